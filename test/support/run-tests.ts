@@ -1,0 +1,51 @@
+// Runs every compiled test file (dist/test/**/*.test.js) with node:test, streams the spec
+// report, and ends with the plain summary line `N passed, N failed, N skipped`.
+// Usage: node dist/test/support/run-tests.js [substring-filter ...]
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+
+const testRoot = resolve(__dirname, '..');
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) out.push(...findTests(full));
+    else if (name.endsWith('.test.js')) out.push(full);
+  }
+  return out.sort();
+}
+
+const filters = process.argv.slice(2);
+const files = findTests(testRoot).filter(
+  (f) => filters.length === 0 || filters.some((needle) => relative(testRoot, f).includes(needle)),
+);
+if (files.length === 0) {
+  console.error(`run-tests: no test file matches ${filters.join(' ') || '(all)'} under ${testRoot}`);
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const stream = run({ files, concurrency: Number(process.env.CWA_TEST_CONCURRENCY ?? 3), timeout: 10 * 60_000 });
+stream.on('test:pass', (data) => {
+  if (data.details.type === 'suite') return;
+  if (data.skip || data.todo) skipped++;
+  else passed++;
+});
+stream.on('test:fail', (data) => {
+  if (data.details.type === 'suite') return;
+  failed++;
+});
+stream.compose(new spec()).pipe(process.stdout);
+stream.on('end', () => {
+  const line = `${passed} passed, ${failed} failed, ${skipped} skipped`;
+  // Written after the reporter drains, so it is the last line of the run.
+  process.stdout.write('', () => {
+    console.log(`\n${line}`);
+    process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
+  });
+});
