@@ -1,0 +1,41 @@
+// The Transport port: one upstream the forwarder sends sealed events to. HTTPS answers
+// with an explicit acknowledgement; syslog over TLS only confirms the bytes were written.
+import type { SealedEvent } from '../audit/event';
+
+/** How a failure is shown in status and chosen for retry. */
+export type TransportErrorKind =
+  | 'dns'
+  | 'connect'
+  | 'tls'
+  | 'timeout'
+  | 'http-status'
+  | 'rejected'
+  | 'protocol';
+
+export class TransportError extends Error {
+  constructor(
+    readonly kind: TransportErrorKind,
+    message: string,
+    readonly options: { readonly retryable: boolean; readonly status?: number; readonly cause?: unknown } = { retryable: true },
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TransportError';
+  }
+}
+
+export type SendOutcome =
+  /** The upstream stored everything through `acceptedThrough` (it may be below the batch end). */
+  | { readonly kind: 'acknowledged'; readonly acceptedThrough: number }
+  /** Written to a channel without application acknowledgement (syslog): delivery unconfirmed. */
+  | { readonly kind: 'delivered'; readonly through: number }
+  /** The upstream holds a different chain position (HTTP 409): resend from lastSeq + 1. */
+  | { readonly kind: 'resync'; readonly lastSeq: number; readonly lastHash: string | null };
+
+export interface Transport {
+  /** Stable lane name, also the cursor name in the store: 'https', 'syslog'. */
+  readonly name: string;
+  /** True when the upstream acknowledges; only such transports free rows for retention. */
+  readonly acknowledges: boolean;
+  send(batch: readonly SealedEvent[], signal: AbortSignal): Promise<SendOutcome>;
+  close(): Promise<void>;
+}
