@@ -1,0 +1,450 @@
+// The encrypted, tamper-evident audit buffer: SQLCipher-encrypted SQLite (key in the OS
+// keychain), WAL + synchronous=FULL, one hash-chained, Ed25519-signed row per event.
+// Appends from anywhere in the process are grouped into one durable commit.
+import Database, { type Database as Db, type Statement } from 'better-sqlite3-multiple-ciphers';
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { catalogEntry } from './catalog';
+import { canonicalJson } from './canonical-json';
+import { AuditStoreError, isCorruption, writeError } from './errors';
+import {
+  auditEventInputSchema,
+  EVENT_FORMAT_VERSION,
+  GENESIS_HASH,
+  type AuditEvent,
+  type AuditEventInput,
+  type SealedEvent,
+} from './event';
+import { migrate } from './migrations';
+import type { AuditRecorder } from './recorder';
+import { chainHash } from './seal';
+import { uuidV7 } from './uuid-v7';
+import { toDisposable, type Disposable } from '../disposable';
+import { systemClock, type Clock } from '../platform/clock';
+import type { DeviceIdentity } from '../platform/device-identity';
+import type { KeyStore } from '../platform/keystore';
+
+export const DB_KEY_ACCOUNT = 'audit-db-key';
+const PAGE_SIZE = 4096; // SQLCipher v4 default
+
+export interface AuditStoreOptions {
+  readonly path: string;
+  readonly keyStore: KeyStore;
+  readonly identity: DeviceIdentity;
+  readonly clock?: Clock;
+}
+
+export interface ChainPoint {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+export interface AuditStoreStats {
+  readonly firstSeq: number | null;
+  readonly lastSeq: number;
+  readonly count: number;
+  readonly acknowledgedThrough: number;
+  readonly unacknowledged: number;
+  readonly oldestUnackedTime: string | null;
+  readonly databaseBytes: number;
+}
+
+interface PendingAppend {
+  readonly input: AuditEventInput;
+  readonly resolve: (e: AuditEvent) => void;
+  readonly reject: (err: Error) => void;
+}
+
+type EventRow = { seq: number; body: string; hash: Buffer; sig: Buffer };
+type InsertRow = EventRow & { time: string; action: string };
+
+/** Opens (or on first start creates) the key and the database; fails closed with a clear error. */
+async function loadKey(path: string, keyStore: KeyStore): Promise<string> {
+  const stored = await keyStore.get(DB_KEY_ACCOUNT);
+  const exists = existsSync(path);
+  if (stored === null) {
+    if (exists) {
+      throw new AuditStoreError(
+        'key-missing',
+        `The audit database key is missing from the ${keyStore.description} (account "${DB_KEY_ACCOUNT}"), so ${path} cannot be opened. ` +
+          'The file was not touched. Restore the keychain entry (or the user profile that holds it); never delete the database to get past this.',
+      );
+    }
+    const key = randomBytes(32).toString('hex');
+    await keyStore.set(DB_KEY_ACCOUNT, key);
+    return key;
+  }
+  if (!/^[0-9a-f]{64}$/.test(stored)) {
+    throw new AuditStoreError(
+      'key-invalid',
+      `The audit database key in the ${keyStore.description} (account "${DB_KEY_ACCOUNT}") is not 32 bytes of hex; it may have been overwritten. ` +
+        `${path} was not touched. Restore the keychain entry from backup.`,
+    );
+  }
+  return stored;
+}
+
+function checkFileShape(path: string): void {
+  if (!existsSync(path)) return;
+  const size = statSync(path).size;
+  if (size === 0 || size % PAGE_SIZE !== 0) {
+    throw new AuditStoreError(
+      'corrupt',
+      `The audit database ${path} is truncated or damaged (${size} bytes is not a whole number of ${PAGE_SIZE}-byte pages). ` +
+        'It was not modified. Keep the file for investigation, restore it from backup if one exists, and run `agentctl verify` on it.',
+    );
+  }
+}
+
+/** Opens an encrypted connection and proves the key decrypts it, before anything is written. */
+export function openEncrypted(path: string, keyHex: string, opts: { readonly?: boolean } = {}): Db {
+  checkFileShape(path);
+  let db: Db;
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (err) {
+    throw writeError(err, path);
+  }
+  try {
+    db.pragma(`cipher = 'sqlcipher'`);
+    db.pragma('legacy = 4');
+    db.pragma(`key = "x'${keyHex}'"`);
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_NOTADB') {
+      throw new AuditStoreError(
+        'cannot-decrypt',
+        `The audit database ${path} cannot be decrypted with the key in the OS keychain: the key belongs to another database, ` +
+          'or the start of the file is damaged. The file was not modified. Restore the matching keychain entry; do not delete the database.',
+        { cause: err },
+      );
+    }
+    if (isCorruption(err)) {
+      throw new AuditStoreError('corrupt', `The audit database ${path} is damaged (${(err as Error).message}). It was not modified.`, { cause: err });
+    }
+    throw writeError(err, path);
+  }
+  if (!opts.readonly) {
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    db.pragma('synchronous = FULL');
+    const sync = db.pragma('synchronous', { simple: true });
+    if (mode !== 'wal' || sync !== 2) {
+      db.close();
+      throw new AuditStoreError('io', `The audit database ${path} refused WAL + synchronous=FULL (got ${String(mode)}, ${String(sync)}).`);
+    }
+  }
+  return db;
+}
+
+export class AuditStore implements AuditRecorder {
+  private pending: PendingAppend[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  private headSeq: number;
+  private headHash: string;
+  private anchorPoint: ChainPoint;
+  private ackedThrough: number;
+  private readonly listeners = new Set<(events: readonly AuditEvent[]) => void>();
+  private readonly clock: Clock;
+  private readonly insertRows: (rows: readonly InsertRow[]) => void;
+  private readonly stmts: {
+    readAfter: Statement<[number, number], EventRow>;
+    timeOf: Statement<[number], { time: string }>;
+    hashOf: Statement<[number], { hash: Buffer }>;
+  };
+
+  private constructor(
+    private readonly db: Db,
+    readonly path: string,
+    readonly identity: DeviceIdentity,
+    clock: Clock,
+  ) {
+    this.clock = clock;
+    const insert = db.prepare<[number, string, string, string, Buffer, Buffer]>(
+      'INSERT INTO events (seq, time, action, body, hash, sig) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.insertRows = db.transaction((rows: readonly InsertRow[]) => {
+      for (const r of rows) insert.run(r.seq, r.time, r.action, r.body, r.hash, r.sig);
+    });
+    this.stmts = {
+      readAfter: db.prepare('SELECT seq, body, hash, sig FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      timeOf: db.prepare('SELECT time FROM events WHERE seq = ?'),
+      hashOf: db.prepare('SELECT hash FROM events WHERE seq = ?'),
+    };
+    this.anchorPoint = this.readAnchor();
+    const head = db.prepare<[], { seq: number; hash: Buffer }>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get();
+    this.headSeq = head?.seq ?? this.anchorPoint.seq;
+    this.headHash = head ? head.hash.toString('hex') : this.anchorPoint.hash;
+    const acked = db.prepare<[], { t: number | null }>('SELECT max(through_seq) AS t FROM acks').get();
+    this.ackedThrough = acked?.t ?? 0;
+  }
+
+  /** Opens the store; `identity` must be the key pair that signed the existing rows. */
+  static async open(opts: AuditStoreOptions): Promise<AuditStore> {
+    const key = await loadKey(opts.path, opts.keyStore);
+    const db = openEncrypted(opts.path, key);
+    try {
+      migrate(db, opts.path);
+      AuditStore.bindDevice(db, opts.path, opts.identity);
+      const store = new AuditStore(db, opts.path, opts.identity, opts.clock ?? systemClock);
+      store.checkTail();
+      return store;
+    } catch (err) {
+      db.close();
+      if (err instanceof AuditStoreError) throw err;
+      if (isCorruption(err)) {
+        throw new AuditStoreError('corrupt', `The audit database ${opts.path} is damaged (${(err as Error).message}). Keep it for investigation; run \`agentctl verify\`.`, { cause: err });
+      }
+      throw writeError(err, opts.path);
+    }
+  }
+
+  private static bindDevice(db: Db, path: string, identity: DeviceIdentity): void {
+    const get = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    const storedKey = get.get('publicKey')?.value;
+    if (storedKey === undefined) {
+      const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      db.transaction(() => {
+        put.run('device', identity.deviceId);
+        put.run('keyId', identity.keyId);
+        put.run('publicKey', identity.publicKeyPem);
+        put.run('anchorSeq', '0');
+        put.run('anchorHash', GENESIS_HASH);
+      }).immediate();
+      return;
+    }
+    if (storedKey !== identity.publicKeyPem) {
+      throw new AuditStoreError(
+        'device-mismatch',
+        `The audit database ${path} was signed by a different device key (key ${get.get('keyId')?.value ?? '?'}) than the one in the keychain ` +
+          `(key ${identity.keyId}). The file was not modified. Restore the original keychain entries, or archive this database before re-provisioning.`,
+      );
+    }
+  }
+
+  /** Reads the newest row so a file cut short fails now, with its name, not at the first append. */
+  private checkTail(): void {
+    if (this.headSeq > this.anchorPoint.seq) this.stmts.hashOf.get(this.headSeq);
+  }
+
+  private readAnchor(): ChainPoint {
+    const get = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    return { seq: Number(get.get('anchorSeq')?.value ?? 0), hash: get.get('anchorHash')?.value ?? GENESIS_HASH };
+  }
+
+  get deviceId(): string {
+    return this.identity.deviceId;
+  }
+
+  /** Appends one event; resolves once it is durable on disk (shared commit with concurrent appends). */
+  record(input: AuditEventInput): Promise<AuditEvent> {
+    if (this.closed) return Promise.reject(new AuditStoreError('closed', `The audit store ${this.path} is closed; the event was not recorded.`));
+    const parsed = auditEventInputSchema.safeParse(input);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+      return Promise.reject(new AuditStoreError('invalid-event', `Audit event rejected: ${why}`));
+    }
+    return new Promise<AuditEvent>((resolve, reject) => {
+      this.pending.push({ input, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Seals and commits everything pending in one transaction. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const events: AuditEvent[] = [];
+    const rows: InsertRow[] = [];
+    let seq = this.headSeq;
+    let prev = this.headHash;
+    const { deviceId, keyId } = this.identity;
+    for (const { input } of batch) {
+      seq++;
+      const wall = this.clock.wallMs();
+      const event: AuditEvent = {
+        v: EVENT_FORMAT_VERSION,
+        seq,
+        id: uuidV7(wall),
+        time: new Date(wall).toISOString(),
+        device: deviceId,
+        keyId,
+        action: input.action,
+        outcome: input.outcome ?? catalogEntry(input.action).outcome,
+        user: input.user ?? null,
+        method: input.method ?? null,
+        details: input.details ?? {},
+        prevHash: prev,
+      };
+      const body = canonicalJson(event);
+      const hash = chainHash(prev, body);
+      rows.push({ seq, time: event.time, action: event.action, body, hash, sig: this.identity.sign(hash) });
+      events.push(event);
+      prev = hash.toString('hex');
+    }
+    try {
+      this.insertRows(rows);
+    } catch (err) {
+      const e = writeError(err, this.path);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.headSeq = seq;
+    this.headHash = prev;
+    batch.forEach((p, i) => p.resolve(events[i]!));
+    for (const l of this.listeners) {
+      try {
+        l(events);
+      } catch {
+        // A listener's failure must never affect recording.
+      }
+    }
+  }
+
+  /** Called with each committed group of events (after their appends resolved). */
+  onAppend(listener: (events: readonly AuditEvent[]) => void): Disposable {
+    this.listeners.add(listener);
+    return toDisposable(() => this.listeners.delete(listener));
+  }
+
+  /** The last appended event's position ({anchor} when the buffer is empty). */
+  head(): ChainPoint {
+    return { seq: this.headSeq, hash: this.headHash };
+  }
+
+  /** The last purged event's position: the chain of the remaining rows starts from it. */
+  anchor(): ChainPoint {
+    return this.anchorPoint;
+  }
+
+  /** Sealed events with seq > afterSeq, ascending; at most `limit` rows and about `maxBytes` of body (at least one row). */
+  readAfter(afterSeq: number, limit: number, maxBytes = Infinity): SealedEvent[] {
+    const out: SealedEvent[] = [];
+    let bytes = 0;
+    for (const r of this.stmts.readAfter.iterate(afterSeq, limit)) {
+      bytes += r.body.length;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(toSealed(r));
+    }
+    return out;
+  }
+
+  /** Streams every stored row in seq order (for verify and export) without loading them all. */
+  *iterate(fromSeq = 0): Generator<SealedEvent> {
+    const stmt = this.db.prepare<[number], EventRow>('SELECT seq, body, hash, sig FROM events WHERE seq >= ? ORDER BY seq');
+    for (const r of stmt.iterate(fromSeq)) yield toSealed(r);
+  }
+
+  /** Records an upstream's acknowledgement of everything through `throughSeq`. */
+  acknowledge(throughSeq: number, source: string): void {
+    if (!Number.isSafeInteger(throughSeq) || throughSeq < 0) throw new AuditStoreError('invalid-event', `invalid acknowledgement seq ${throughSeq}`);
+    if (throughSeq > this.headSeq) {
+      throw new AuditStoreError(
+        'ack-beyond-head',
+        `Upstream "${source}" acknowledged seq ${throughSeq}, but this device has only recorded through ${this.headSeq}; the acknowledgement was ignored.`,
+      );
+    }
+    if (throughSeq <= this.ackedThrough) return;
+    try {
+      this.db.prepare('INSERT INTO acks (through_seq, acked_at_ms, source) VALUES (?, ?, ?)').run(throughSeq, this.clock.wallMs(), source);
+    } catch (err) {
+      throw writeError(err, this.path);
+    }
+    this.ackedThrough = throughSeq;
+  }
+
+  acknowledgedThrough(): number {
+    return this.ackedThrough;
+  }
+
+  /** A delivery cursor for a lane without acknowledgements (syslog); 0 when unset. */
+  cursor(name: string): number {
+    const row = this.db.prepare<[string], { through_seq: number }>('SELECT through_seq FROM cursors WHERE name = ?').get(name);
+    return row?.through_seq ?? 0;
+  }
+
+  setCursor(name: string, throughSeq: number): void {
+    try {
+      this.db
+        .prepare('INSERT INTO cursors (name, through_seq, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET through_seq = excluded.through_seq, updated_at_ms = excluded.updated_at_ms')
+        .run(name, throughSeq, this.clock.wallMs());
+    } catch (err) {
+      throw writeError(err, this.path);
+    }
+  }
+
+  /**
+   * Deletes rows that an upstream acknowledged at least `retentionMs` ago. Never deletes an
+   * unacknowledged row, whatever the disk says. Returns the number of rows deleted.
+   */
+  purge(opts: { retentionMs: number }): number {
+    const cutoff = this.clock.wallMs() - opts.retentionMs;
+    const row = this.db.prepare<[number], { t: number | null }>('SELECT max(through_seq) AS t FROM acks WHERE acked_at_ms <= ?').get(cutoff);
+    const through = Math.min(row?.t ?? 0, this.ackedThrough);
+    if (through <= this.anchorPoint.seq) return 0;
+    const hash = this.stmts.hashOf.get(through)?.hash.toString('hex');
+    if (hash === undefined) return 0;
+    let deleted = 0;
+    try {
+      this.db.transaction(() => {
+        deleted = this.db.prepare('DELETE FROM events WHERE seq <= ?').run(through).changes;
+        const put = this.db.prepare('UPDATE meta SET value = ? WHERE key = ?');
+        put.run(String(through), 'anchorSeq');
+        put.run(hash, 'anchorHash');
+        this.db.prepare('DELETE FROM acks WHERE through_seq < ?').run(through);
+      }).immediate();
+    } catch (err) {
+      throw writeError(err, this.path);
+    }
+    this.anchorPoint = { seq: through, hash };
+    return deleted;
+  }
+
+  stats(): AuditStoreStats {
+    const count = this.headSeq - this.anchorPoint.seq;
+    const firstUnacked = Math.max(this.ackedThrough, this.anchorPoint.seq) + 1;
+    const oldest = firstUnacked <= this.headSeq ? (this.stmts.timeOf.get(firstUnacked)?.time ?? null) : null;
+    let bytes = 0;
+    for (const suffix of ['', '-wal', '-shm']) {
+      try {
+        bytes += statSync(this.path + suffix).size;
+      } catch {
+        // absent file: 0 bytes
+      }
+    }
+    return {
+      firstSeq: count > 0 ? this.anchorPoint.seq + 1 : null,
+      lastSeq: this.headSeq,
+      count,
+      acknowledgedThrough: this.ackedThrough,
+      unacknowledged: this.headSeq - Math.max(this.ackedThrough, this.anchorPoint.seq),
+      oldestUnackedTime: oldest,
+      databaseBytes: bytes,
+    };
+  }
+
+  /** Device metadata as stored when the database was created. */
+  deviceMeta(): { device: string; keyId: string; publicKeyPem: string } {
+    const get = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    return { device: get.get('device')?.value ?? '', keyId: get.get('keyId')?.value ?? '', publicKeyPem: get.get('publicKey')?.value ?? '' };
+  }
+
+  /** Commits what is pending, then closes. Appends after close() reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.listeners.clear();
+    this.db.close();
+  }
+}
+
+function toSealed(r: EventRow): SealedEvent {
+  return { seq: r.seq, body: r.body, hash: r.hash.toString('hex'), sig: r.sig.toString('base64') };
+}
