@@ -1,7 +1,7 @@
 // The encrypted, tamper-evident audit buffer: SQLCipher-encrypted SQLite (key in the OS
 // keychain), WAL + synchronous=FULL, one hash-chained, Ed25519-signed row per event.
 // Appends from anywhere in the process are grouped into one durable commit.
-import Database, { type Database as Db, type Statement } from 'better-sqlite3-multiple-ciphers';
+import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { catalogEntry } from './catalog';
@@ -15,7 +15,7 @@ import {
   type AuditEventInput,
   type SealedEvent,
 } from './event';
-import { migrate } from './migrations';
+import { LATEST_VERSION, migrate } from './migrations';
 import type { AuditRecorder } from './recorder';
 import { chainHash } from './seal';
 import { uuidV7 } from './uuid-v7';
@@ -56,7 +56,6 @@ interface PendingAppend {
 }
 
 type EventRow = { seq: number; body: string; hash: Buffer; sig: Buffer };
-type InsertRow = EventRow & { time: string; action: string };
 
 /** Opens (or on first start creates) the key and the database; fails closed with a clear error. */
 async function loadKey(path: string, keyStore: KeyStore): Promise<string> {
@@ -147,8 +146,10 @@ export class AuditStore implements AuditRecorder {
   private ackedThrough: number;
   private readonly listeners = new Set<(events: readonly AuditEvent[]) => void>();
   private readonly clock: Clock;
-  private readonly insertRows: (rows: readonly InsertRow[]) => void;
+  private readonly sealAndInsert: Transaction<(batch: readonly PendingAppend[]) => { events: AuditEvent[]; head: ChainPoint }>;
   private readonly stmts: {
+    insert: Statement<[number, string, string, string, Buffer, Buffer]>;
+    head: Statement<[], { seq: number; hash: Buffer }>;
     readAfter: Statement<[number, number], EventRow>;
     timeOf: Statement<[number], { time: string }>;
     hashOf: Statement<[number], { hash: Buffer }>;
@@ -157,23 +158,21 @@ export class AuditStore implements AuditRecorder {
   private constructor(
     private readonly db: Db,
     readonly path: string,
-    readonly identity: DeviceIdentity,
+    /** Null for a read-only store (verify, export): it never seals. */
+    private readonly identity: DeviceIdentity | null,
     clock: Clock,
   ) {
     this.clock = clock;
-    const insert = db.prepare<[number, string, string, string, Buffer, Buffer]>(
-      'INSERT INTO events (seq, time, action, body, hash, sig) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.insertRows = db.transaction((rows: readonly InsertRow[]) => {
-      for (const r of rows) insert.run(r.seq, r.time, r.action, r.body, r.hash, r.sig);
-    });
     this.stmts = {
+      insert: db.prepare('INSERT INTO events (seq, time, action, body, hash, sig) VALUES (?, ?, ?, ?, ?, ?)'),
+      head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
       readAfter: db.prepare('SELECT seq, body, hash, sig FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       timeOf: db.prepare('SELECT time FROM events WHERE seq = ?'),
       hashOf: db.prepare('SELECT hash FROM events WHERE seq = ?'),
     };
+    this.sealAndInsert = db.transaction((batch: readonly PendingAppend[]) => this.sealBatch(batch));
     this.anchorPoint = this.readAnchor();
-    const head = db.prepare<[], { seq: number; hash: Buffer }>('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get();
+    const head = this.stmts.head.get();
     this.headSeq = head?.seq ?? this.anchorPoint.seq;
     this.headHash = head ? head.hash.toString('hex') : this.anchorPoint.hash;
     const acked = db.prepare<[], { t: number | null }>('SELECT max(through_seq) AS t FROM acks').get();
@@ -233,13 +232,35 @@ export class AuditStore implements AuditRecorder {
     return { seq: Number(get.get('anchorSeq')?.value ?? 0), hash: get.get('anchorHash')?.value ?? GENESIS_HASH };
   }
 
-  get deviceId(): string {
-    return this.identity.deviceId;
+  /**
+   * Opens an existing database for reading only (agentctl verify/export while the agent
+   * runs): the key must already be in the keychain; nothing is created or written.
+   */
+  static async openReadOnly(path: string, keyStore: KeyStore): Promise<AuditStore> {
+    if (!existsSync(path)) throw new AuditStoreError('corrupt', `There is no audit database at ${path}. Check the path (agentctl prints the default with --help).`);
+    const key = await keyStore.get(DB_KEY_ACCOUNT);
+    if (key === null) {
+      throw new AuditStoreError('key-missing', `The audit database key is missing from the ${keyStore.description} (account "${DB_KEY_ACCOUNT}"); ${path} cannot be read. Run this as the account the agent runs as.`);
+    }
+    const db = openEncrypted(path, key, { readonly: true });
+    try {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version !== LATEST_VERSION) {
+        throw new AuditStoreError('from-the-future', `The audit database ${path} has schema version ${version}; this agentctl reads version ${LATEST_VERSION}. Use the agentctl of the agent version that wrote it.`);
+      }
+      return new AuditStore(db, path, null, systemClock);
+    } catch (err) {
+      db.close();
+      if (err instanceof AuditStoreError) throw err;
+      throw new AuditStoreError('corrupt', `The audit database ${path} is damaged (${(err as Error).message}).`, { cause: err });
+    }
   }
 
   /** Appends one event; resolves once it is durable on disk (shared commit with concurrent appends). */
   record(input: AuditEventInput): Promise<AuditEvent> {
-    if (this.closed) return Promise.reject(new AuditStoreError('closed', `The audit store ${this.path} is closed; the event was not recorded.`));
+    if (this.closed || this.identity === null) {
+      return Promise.reject(new AuditStoreError('closed', `The audit store ${this.path} is ${this.closed ? 'closed' : 'open read-only'}; the event was not recorded.`));
+    }
     const parsed = auditEventInputSchema.safeParse(input);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
@@ -260,11 +281,37 @@ export class AuditStore implements AuditRecorder {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
+    let sealed: { events: AuditEvent[]; head: ChainPoint };
+    try {
+      sealed = this.sealAndInsert.immediate(batch);
+    } catch (err) {
+      const e = err instanceof AuditStoreError ? err : writeError(err, this.path);
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    this.headSeq = sealed.head.seq;
+    this.headHash = sealed.head.hash;
+    batch.forEach((p, i) => p.resolve(sealed.events[i]!));
+    for (const l of this.listeners) {
+      try {
+        l(sealed.events);
+      } catch {
+        // A listener's failure must never affect recording.
+      }
+    }
+  }
+
+  /**
+   * Runs inside the write transaction: the chain continues from the head as the database
+   * holds it (not a cached copy), so the chain stays intact even if another process wrote.
+   */
+  private sealBatch(batch: readonly PendingAppend[]): { events: AuditEvent[]; head: ChainPoint } {
+    const dbHead = this.stmts.head.get();
+    let seq = dbHead?.seq ?? this.anchorPoint.seq;
+    let prev = dbHead ? dbHead.hash.toString('hex') : this.anchorPoint.hash;
     const events: AuditEvent[] = [];
-    const rows: InsertRow[] = [];
-    let seq = this.headSeq;
-    let prev = this.headHash;
-    const { deviceId, keyId } = this.identity;
+    const identity = this.identity!; // record() refuses when read-only
+    const { deviceId, keyId } = identity;
     for (const { input } of batch) {
       seq++;
       const wall = this.clock.wallMs();
@@ -284,27 +331,11 @@ export class AuditStore implements AuditRecorder {
       };
       const body = canonicalJson(event);
       const hash = chainHash(prev, body);
-      rows.push({ seq, time: event.time, action: event.action, body, hash, sig: this.identity.sign(hash) });
+      this.stmts.insert.run(seq, event.time, event.action, body, hash, identity.sign(hash));
       events.push(event);
       prev = hash.toString('hex');
     }
-    try {
-      this.insertRows(rows);
-    } catch (err) {
-      const e = writeError(err, this.path);
-      for (const p of batch) p.reject(e);
-      return;
-    }
-    this.headSeq = seq;
-    this.headHash = prev;
-    batch.forEach((p, i) => p.resolve(events[i]!));
-    for (const l of this.listeners) {
-      try {
-        l(events);
-      } catch {
-        // A listener's failure must never affect recording.
-      }
-    }
+    return { events, head: { seq, hash: prev } };
   }
 
   /** Called with each committed group of events (after their appends resolved). */
@@ -429,6 +460,15 @@ export class AuditStore implements AuditRecorder {
     };
   }
 
+  /** The durability settings as SQLite reports them on this connection (for status and tests). */
+  durability(): { journalMode: string; synchronous: number; cipher: string } {
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+      cipher: String(this.db.pragma('cipher', { simple: true })),
+    };
+  }
+
   /** Device metadata as stored when the database was created. */
   deviceMeta(): { device: string; keyId: string; publicKeyPem: string } {
     const get = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
@@ -438,7 +478,7 @@ export class AuditStore implements AuditRecorder {
   /** Commits what is pending, then closes. Appends after close() reject. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    if (this.identity !== null) this.flush();
     this.closed = true;
     this.listeners.clear();
     this.db.close();
