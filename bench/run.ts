@@ -13,9 +13,12 @@ async function main(): Promise<void> {
     .sort();
   let failures = 0;
   for (const file of modules) {
-    const mod = (await import(join(__dirname, file))) as { default: (emit: (r: BenchResult) => void) => Promise<void> };
+    type BenchFn = (emit: (r: BenchResult) => void) => Promise<void>;
+    // A CommonJS module's `export default` arrives as namespace.default.default.
+    const ns = (await import(join(__dirname, file))) as { default: BenchFn | { default: BenchFn } };
+    const fn = typeof ns.default === 'function' ? ns.default : ns.default.default;
     try {
-      await mod.default((r) => console.log(JSON.stringify(r)));
+      await fn((r) => console.log(JSON.stringify(r)));
     } catch (err) {
       failures++;
       console.log(JSON.stringify({ name: file.replace(/\.bench\.js$/, ''), error: err instanceof Error ? err.message : String(err) }));
