@@ -2,7 +2,7 @@
 // the same run, verify rate of a 100,000-event export, and RSS of a process reading the
 // oldest 1,000 of 1,000,000 stored events.
 import { spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +69,6 @@ export default async function auditBench(emit: Emit): Promise<void> {
 
     // --- concurrent ---------------------------------------------------------------
     const conN = 30_000;
-    const { privateKey } = generateKeyPairSync('ed25519');
     const identity = await loadDeviceIdentity(a.keyStore, { create: false, machineId: a.machineId });
     const events = Array.from({ length: conN }, (_, i) => ({ v: 1, seq: i + 1, id: '0190a0b0-0000-7000-8000-000000000000', time: new Date().toISOString(), device: identity.deviceId, keyId: identity.keyId, action: 'session.lock', outcome: 0, user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 }, prevHash: '0'.repeat(64) }));
     t0 = now();
@@ -80,7 +79,6 @@ export default async function auditBench(emit: Emit): Promise<void> {
       prev = h.toString('hex');
     }
     const ceilingCon = conN / ((now() - t0) / 1000);
-    void privateKey;
     const b = await openBenchStore(dir, 'con');
     t0 = now();
     await fill(b.store, conN, 64);
@@ -129,7 +127,6 @@ export default async function auditBench(emit: Emit): Promise<void> {
       await ks.delete('audit-db-key');
       await ks.delete('device-signing-key');
     }
-    void createHash;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
