@@ -13,6 +13,9 @@ import type { VerifyResult } from '../audit/verifier';
 import { loadDeviceIdentity } from '../platform/device-identity';
 import { KeytarKeyStore, type KeyStore } from '../platform/keystore';
 import { defaultPaths } from '../platform/paths';
+import { readStatus } from '../status/status-server';
+import { formatStatus } from '../status/format-status';
+import type { AgentStatus } from '../agent';
 
 export interface CliIo {
   readonly out: (line: string) => void;
@@ -35,6 +38,7 @@ Commands:
   export --out FILE.jsonl --recipient auditor.pub.pem [--since SEQ] [--db PATH]
                                    Write an encrypted, self-verifying export of the audit buffer.
   device [--json]                  Print this device's id, key id and public key (for upstream registration).
+  status [--json]                  What the running agent reports: session, buffer depth, upstream, policy, errors.
 
 Environment: CWA_AUDIT_DB, CWA_DATA_DIR, CWA_KEYCHAIN_SERVICE override the default locations.
 Exit status: 0 ok, 1 verification failed, 2 usage or operational error.`;
@@ -139,6 +143,13 @@ export async function runAgentctl(argv: readonly string[], io: CliIo): Promise<n
         } finally {
           await store.close();
         }
+      }
+      case 'status': {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+        const snap = await readStatus(paths.statusSocket);
+        if (values.json) io.out(JSON.stringify(snap));
+        else for (const line of formatStatus(snap as AgentStatus)) io.out(line);
+        return 0;
       }
       case 'device': {
         const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });

@@ -1,0 +1,37 @@
+// The status snapshot as a help-desk tech reads it out over the phone: one fact a line,
+// problems first.
+import type { AgentStatus } from '../agent';
+
+function ago(iso: string | null, nowMs: number): string {
+  if (!iso) return '-';
+  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${(s / 3600).toFixed(1)} h ago`;
+}
+
+export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
+  const lines: string[] = [];
+  const problems: string[] = [];
+  if (s.policy.errors.length > 0) problems.push(`policy file rejected (previous policy in force): ${s.policy.errors.join('; ')}`);
+  if (s.buffer.alarmPercent !== null) problems.push(`audit buffer at ${s.buffer.percent.toFixed(0)} % of its budget (alarm at ${s.buffer.alarmPercent} %)`);
+  const f = s.forwarding;
+  if (f?.continuityAlarm) problems.push(`continuity alarm: ${f.continuityAlarm.message}`);
+  if (f?.lastError) problems.push(`upstream error (${f.lastError.kind}): ${f.lastError.message}`);
+  if (f && !f.deliveryConfirmed) problems.push('delivery unconfirmed: only syslog is configured, which never acknowledges');
+  for (const p of problems) lines.push(`PROBLEM  ${p}`);
+  lines.push(`agent    ${s.version}, running since ${s.startedAt}`);
+  lines.push(`device   ${s.deviceId} (key ${s.keyId})`);
+  lines.push(`policy   ${s.policy.source}${s.policy.hash ? ` sha256 ${s.policy.hash.slice(0, 16)}…` : ''}`);
+  lines.push(`session  ${s.session ? `${s.session.phase}${s.session.owner ? `, owner ${s.session.owner}` : ''}` : 'not enforced (headless)'}`);
+  lines.push(`buffer   ${s.audit.count} events stored, ${s.audit.unacknowledged} not yet acknowledged, oldest unacknowledged ${ago(s.audit.oldestUnackedTime, nowMs)}; ${(s.audit.databaseBytes / 1e6).toFixed(1)} MB`);
+  if (!f) lines.push('upstream none configured: events stay in the local buffer');
+  else {
+    for (const l of f.lanes) {
+      lines.push(`upstream ${l.name}: ${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
+        `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}`);
+    }
+  }
+  for (const e of s.lastErrors.slice(-5)) lines.push(`error    ${e.at} ${e.area}: ${e.message}`);
+  return lines;
+}
