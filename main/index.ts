@@ -1,0 +1,75 @@
+// Electron entry, the composition root: builds the Agent with the Electron adapters
+// (powerMonitor idle source, lock windows, OS session commands) and the tray. Everything
+// else lives in main/agent.ts and runs under plain Node too.
+import { app, ipcMain, powerMonitor } from 'electron';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent } from './agent';
+import { badgeBurstSchema } from '../preload/contract';
+import { CommandOsSession } from './platform/os-session';
+import { systemClock } from './platform/clock';
+import { KeytarKeyStore } from './platform/keystore';
+import { createAgentLogger } from './platform/logger';
+import { defaultPaths } from './platform/paths';
+import { LockWindows } from './shell/lock-windows';
+import { handlePages, registerPagesScheme } from './shell/pages-protocol';
+import { PowerMonitorIdleSource } from './shell/power-idle-source';
+import { applySecurityBaseline, isTrustedSender } from './shell/security';
+import { AgentTray } from './shell/tray';
+import { startStatusServer, type StatusServer } from './status/status-server';
+
+if (!app.requestSingleInstanceLock()) app.exit(0);
+registerPagesScheme();
+
+async function main(): Promise<void> {
+  await app.whenReady();
+  applySecurityBaseline();
+  handlePages(join(__dirname, '../../renderer'));
+  const paths = defaultPaths();
+  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  const logger = createAgentLogger({ logDir: paths.dataDir });
+  const version = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+  const presenter = new LockWindows();
+  let agent: Agent;
+  try {
+    agent = await Agent.start({
+      version,
+      paths,
+      keyStore: new KeytarKeyStore(paths.keychainService),
+      logger,
+      session: { idle: new PowerMonitorIdleSource(systemClock), presenter, os: new CommandOsSession() },
+    });
+  } catch (err) {
+    // Fail closed and say why; the help desk reads this in the log and the dialog.
+    logger.error(`the agent cannot start: ${(err as Error).message}`);
+    const { dialog } = await import('electron');
+    dialog.showErrorBox('Clinical Workstation Agent cannot start', (err as Error).message);
+    app.exit(1);
+    return;
+  }
+  const tray = new AgentTray(agent);
+  let status: StatusServer | null = null;
+  try {
+    status = await startStatusServer(paths.statusSocket, () => agent.status());
+  } catch (err) {
+    logger.warn(`status socket not started: ${(err as Error).message}`);
+  }
+  ipcMain.handle('lock:badge-burst', (event, raw: unknown) => {
+    if (!isTrustedSender(event)) return { accepted: false, message: 'refused' };
+    const parsed = badgeBurstSchema.safeParse(raw);
+    if (!parsed.success) return { accepted: false, message: 'That did not look like a badge. Please tap again.' };
+    return { accepted: false, message: 'Badge enrollment is not set up on this workstation yet. Ask IT.' };
+  });
+  powerMonitor.on('resume', () => agent.networkChanged());
+  app.on('window-all-closed', () => {
+    // A tray agent keeps running without windows.
+  });
+  app.on('before-quit', (event) => {
+    event.preventDefault();
+    tray.dispose();
+    presenter.dispose();
+    void Promise.allSettled([status?.close(), agent.stop('application quit')]).then(() => app.exit(0));
+  });
+}
+
+void main();
