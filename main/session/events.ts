@@ -1,0 +1,28 @@
+// What the session engine reacts to. The controller turns idle polls, power events, the
+// lock page and the tray into these; the auth module resolves badges and checks factors.
+import type { SessionPolicy } from './policy';
+
+export type SessionEvent =
+  /** Input the agent itself observed (equivalent to a tick with idle 0). */
+  | { readonly type: 'activity' }
+  /** A read of the idle source: milliseconds since the last OS input. */
+  | { readonly type: 'tick'; readonly idleMs: number }
+  /** A badge tap, already resolved to an enrolled user id. */
+  | { readonly type: 'badge'; readonly user: string }
+  | { readonly type: 'pin-ok'; readonly user: string }
+  | { readonly type: 'pin-fail'; readonly user: string; readonly kind?: string }
+  | { readonly type: 'fido-ok'; readonly user: string }
+  | { readonly type: 'fido-fail'; readonly user: string; readonly kind?: string }
+  | { readonly type: 'manual-lock'; readonly via: 'tray' | 'hotkey' }
+  /** An explicit tap-out (the lock page's "tap out" with the owner's badge). */
+  | { readonly type: 'tap-out'; readonly user: string }
+  | { readonly type: 'suspend' }
+  | { readonly type: 'resume' }
+  /** The OS locked its screen (lid close, Win+L, screensaver lock). */
+  | { readonly type: 'os-lock' }
+  | { readonly type: 'policy'; readonly policy: SessionPolicy }
+  | { readonly type: 'breakglass-start'; readonly user: string; readonly reason: string }
+  | { readonly type: 'breakglass-extend'; readonly reason: string }
+  | { readonly type: 'breakglass-end' };
+
+export type SessionEventType = SessionEvent['type'];
