@@ -68,7 +68,7 @@ export const CATALOG = {
   'session.unlock': entry(USER_AUTHENTICATION, [LOGIN, cwa('session-unlock', 'Session unlocked')], 'A user unlocked (or started) a session.'),
   'session.warning': entry(USER_AUTHENTICATION, [cwa('session-idle-warning', 'Idle warning shown')], 'The idle warning countdown was shown.'),
   'session.warning_cancelled': entry(USER_AUTHENTICATION, [cwa('session-idle-warning-cancelled', 'Idle warning cancelled by activity')], 'Activity cancelled the idle warning.'),
-  'session.lock': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-lock', 'Session locked')], 'The session locked (details.reason: idle, manual, suspend, os-lock, resume, policy).'),
+  'session.lock': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-lock', 'Session locked')], 'The session locked (details.reason: idle, manual, suspend, os-lock, resume, tap-out, other-badge, breakglass-ended, breakglass-expired, startup, engine-error, policy).'),
   'session.logoff': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-logoff', 'Session logged off')], "The owner's session was ended (details.reason, details.action)."),
   'session.tap_out': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-tap-out', 'Tap-out')], "The owner's own badge locked an unlocked screen."),
   'session.user_switch': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-user-switch', 'User switch')], "A different user's tap ended the owner's session before theirs began."),
@@ -84,7 +84,7 @@ export const CATALOG = {
   'auth.lockout': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED, cwa('auth-lockout', 'User locked out')], 'Too many failures: the user is locked out for details.seconds.', { outcome: 8, urgent: true }),
 
   // Break-glass (emergency access)
-  'breakglass.start': entry(SECURITY_ALERT, [EMERGENCY_OVERRIDE_STARTED], 'Emergency access started (details.reason, details.expiresAt).', { urgent: true }),
+  'breakglass.start': entry(SECURITY_ALERT, [EMERGENCY_OVERRIDE_STARTED], 'Emergency access started (details.reason, details.expiresInSeconds).', { urgent: true }),
   'breakglass.stop': entry(SECURITY_ALERT, [EMERGENCY_OVERRIDE_STOPPED], 'Emergency access ended by the user.', { urgent: true }),
   'breakglass.expire': entry(SECURITY_ALERT, [EMERGENCY_OVERRIDE_STOPPED, cwa('breakglass-expired', 'Emergency access expired')], 'Emergency access reached its time limit and ended in lock.', { urgent: true }),
 
