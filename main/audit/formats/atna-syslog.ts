@@ -1,6 +1,6 @@
 // One sealed event → one RFC 5424 syslog message with the DICOM audit message XML as its
 // body: what the syslog/TLS transport writes and what an IHE ATNA repository stores.
-import { catalogEntry } from '../catalog';
+import { catalogEntry, isAuditAction } from '../catalog';
 import { parseEventBody, type AuditEvent, type SealedEvent } from '../event';
 import { ATNA_MAX_MESSAGE_BYTES, atnaAuditMessage, type AtnaSource } from './atna-xml';
 import {
@@ -9,8 +9,9 @@ import {
   FACILITY_AUTHPRIV,
   SEVERITY_NOTICE,
   SEVERITY_WARNING,
-  formatSyslogMessage,
-  headerBytes,
+  SyslogFormatError,
+  formatHeader,
+  headerField,
   type SyslogHeader,
 } from './rfc5424';
 
@@ -39,11 +40,90 @@ export function atnaSyslogHeader(event: AuditEvent, hash: string, options: AtnaS
   };
 }
 
-/** The SYSLOG-MSG bytes for one sealed event (not yet framed). Throws if the body is not a valid event. */
+/** The SYSLOG-MSG bytes for one sealed event (not framed). Throws if the body is not a valid event. */
 export function atnaSyslogMessage(sealed: SealedEvent, options: AtnaSyslogOptions): Buffer {
-  const event = parseEventBody(sealed.body);
-  const header = atnaSyslogHeader(event, sealed.hash, options);
-  const max = Math.min(options.maxMessageBytes ?? ATNA_MAX_MESSAGE_BYTES, ATNA_MAX_MESSAGE_BYTES);
-  const { xml } = atnaAuditMessage(event, sealed, options, max - headerBytes(header));
-  return formatSyslogMessage(header, xml);
+  return new AtnaSyslogEncoder(options).encode(sealed, false);
+}
+
+/** The same message framed for RFC 5425 (`MSG-LEN SP SYSLOG-MSG`), as the transport writes it. */
+export function atnaSyslogFrame(sealed: SealedEvent, options: AtnaSyslogOptions): Buffer {
+  return new AtnaSyslogEncoder(options).encode(sealed, true);
+}
+
+/**
+ * Encodes sealed events with fixed options; what the transport keeps, since it runs once
+ * per forwarded event and the header fields that do not change are checked only once.
+ */
+export class AtnaSyslogEncoder {
+  private readonly maxBytes: number;
+  /** ` HOSTNAME APP-NAME PROCID MSGID ` when the host name is known (else it is the device, per event). */
+  private readonly fixedFields: string | null;
+  private readonly tailFields: string;
+
+  constructor(private readonly options: AtnaSyslogOptions) {
+    this.maxBytes = Math.min(options.maxMessageBytes ?? ATNA_MAX_MESSAGE_BYTES, ATNA_MAX_MESSAGE_BYTES);
+    const probe = formatHeader({
+      facility: FACILITY_AUTHPRIV,
+      severity: SEVERITY_NOTICE,
+      timestamp: '2000-01-01T00:00:00Z',
+      hostname: 'h',
+      appName: options.appName,
+      procId: options.processId !== undefined ? String(options.processId) : '-',
+      msgId: ATNA_MSGID,
+      structuredData: [],
+    });
+    // probe = `<85>1 2000-01-01T00:00:00Z h APP PROCID MSGID - `: keep ` APP PROCID MSGID `.
+    this.tailFields = probe.slice(probe.indexOf(' h ') + 2, -2);
+    this.fixedFields =
+      options.hostname !== undefined && options.hostname !== '' ? ` ${headerField(options.hostname, 255)}${this.tailFields}` : null;
+  }
+
+  encode(sealed: SealedEvent, octetCounted: boolean): Buffer {
+    return Buffer.from(this.text(sealed, octetCounted), 'utf8');
+  }
+
+  /**
+   * The message as a string (BOM included as U+FEFF), for the transport to join a whole
+   * batch and encode it once. With `octetCounted`, MSG-LEN is the UTF-8 length.
+   */
+  text(sealed: SealedEvent, octetCounted: boolean): string {
+    const event = eventFromBody(sealed.body);
+    if (!TIMESTAMP.test(event.time)) throw new SyslogFormatError(`event seq ${event.seq}: time "${event.time}" is not an RFC 5424 TIMESTAMP`);
+    const fields = this.fixedFields ?? ` ${headerField(event.device, 255)}${this.tailFields}`;
+    // seq, id (UUID) and hash (hex) never need SD escaping.
+    const header =
+      `<${FACILITY_AUTHPRIV * 8 + severityFor(event)}>1 ${event.time}${fields}` +
+      `[${CWA_SD_ID} seq="${event.seq}" id="${event.id}" hash="${sealed.hash}"] \uFEFF`;
+    const headerLength = Buffer.byteLength(header, 'utf8');
+    const { xml, bytes } = atnaAuditMessage(event, sealed, this.options, this.maxBytes - headerLength);
+    return octetCounted ? `${headerLength + bytes} ${header}${xml}` : header + xml;
+  }
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The stored body as an event. The store wrote only events that passed its schema, so the
+ * common case needs no second full validation on every forward; anything that does not
+ * look right goes through parseEventBody, whose error names the field.
+ */
+function eventFromBody(body: string): AuditEvent {
+  const e = JSON.parse(body) as Partial<Record<keyof AuditEvent, unknown>>;
+  const plausible =
+    Number.isSafeInteger(e.seq) &&
+    typeof e.action === 'string' &&
+    isAuditAction(e.action) &&
+    typeof e.id === 'string' &&
+    UUID.test(e.id) &&
+    typeof e.time === 'string' &&
+    typeof e.device === 'string' &&
+    typeof e.keyId === 'string' &&
+    typeof e.prevHash === 'string' &&
+    (e.outcome === 0 || e.outcome === 4 || e.outcome === 8 || e.outcome === 12) &&
+    (e.user === null || typeof e.user === 'string') &&
+    (e.method === null || typeof e.method === 'string') &&
+    typeof e.details === 'object' &&
+    e.details !== null;
+  return plausible ? (e as AuditEvent) : parseEventBody(body);
 }

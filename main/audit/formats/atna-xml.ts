@@ -66,18 +66,12 @@ export function atnaAuditMessage(
   const tail = '</ParticipantObjectIdentification></AuditMessage>';
 
   const keys = Object.keys(event.details).sort();
-  const rendered = keys.map((key) => {
-    const xml = detail(`details.${key}`, detailText(event.details[key] ?? null));
-    return { key, xml, bytes: Buffer.byteLength(xml, 'utf8') };
-  });
+  const rendered = keys.map((key) => detail(`details.${key}`, detailText(event.details[key] ?? null)));
+  const whole = head + fixedDetails + rendered.join('') + tail;
+  const wholeBytes = Buffer.byteLength(whole, 'utf8');
+  if (wholeBytes <= maxBytes) return { xml: whole, bytes: wholeBytes, omittedDetails: [] };
 
   const fixedBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(fixedDetails, 'utf8') + Buffer.byteLength(tail, 'utf8');
-  const detailBytes = rendered.reduce((sum, r) => sum + r.bytes, 0);
-  if (fixedBytes + detailBytes <= maxBytes) {
-    const xml = head + fixedDetails + rendered.map((r) => r.xml).join('') + tail;
-    return { xml, bytes: fixedBytes + detailBytes, omittedDetails: [] };
-  }
-
   // Reserve room for the worst-case note (every key omitted), then keep what fits.
   const reserve = Buffer.byteLength(truncationNote(keys, maxBytes), 'utf8');
   let budget = maxBytes - fixedBytes - reserve;
@@ -89,14 +83,15 @@ export function atnaAuditMessage(
   }
   const kept: string[] = [];
   const omitted: string[] = [];
-  for (const r of rendered) {
-    if (r.bytes <= budget) {
-      kept.push(r.xml);
-      budget -= r.bytes;
+  rendered.forEach((xml, i) => {
+    const bytes = Buffer.byteLength(xml, 'utf8');
+    if (bytes <= budget) {
+      kept.push(xml);
+      budget -= bytes;
     } else {
-      omitted.push(r.key);
+      omitted.push(keys[i]!);
     }
-  }
+  });
   const xml = head + fixedDetails + kept.join('') + truncationNote(omitted, maxBytes) + tail;
   return { xml, bytes: Buffer.byteLength(xml, 'utf8'), omittedDetails: omitted };
 }
@@ -111,37 +106,63 @@ function renderHead(
   const parts: string[] = ['<?xml version="1.0" encoding="UTF-8"?><AuditMessage>'];
   parts.push(
     `<EventIdentification EventActionCode="${actionCode}" EventDateTime="${attr(event.time)}" EventOutcomeIndicator="${event.outcome}">`,
-    coded('EventID', eventId),
-    ...eventTypeCodes.map((c) => coded('EventTypeCode', c)),
+    eventCodes(event.action, eventId, eventTypeCodes),
     '</EventIdentification>',
   );
 
   // The enrolled user, when there is one, is the requestor; otherwise the agent itself is.
   if (event.user !== null) {
-    parts.push(`<ActiveParticipant UserID="${attr(event.user)}" UserIsRequestor="true"/>`);
+    parts.push(`<ActiveParticipant UserID="${attr(event.user)}" UserIsRequestor="true"/>`, deviceXml(event.device, source, false));
+  } else {
+    parts.push(deviceXml(event.device, source, true));
   }
-  const access =
-    source.hostname !== undefined && source.hostname !== ''
-      ? ` NetworkAccessPointID="${attr(source.hostname)}" NetworkAccessPointTypeCode="1"`
-      : '';
-  const alt = source.processId !== undefined ? ` AlternativeUserID="${source.processId}"` : '';
-  parts.push(
-    `<ActiveParticipant UserID="${attr(event.device)}"${alt} UserIsRequestor="${event.user === null}"${access}>`,
-    coded('RoleIDCode', ROLE_APPLICATION),
-    '</ActiveParticipant>',
-  );
-
-  const site = source.enterpriseSiteId !== undefined ? ` AuditEnterpriseSiteID="${attr(source.enterpriseSiteId)}"` : '';
-  parts.push(`<AuditSourceIdentification${site} AuditSourceID="${attr(event.device)}">`, coded('AuditSourceTypeCode', AUDIT_SOURCE_TYPE), '</AuditSourceIdentification>');
 
   // The audit record itself, as DICOM's Audit Log Used message names an audit log:
   // system object (2), security resource (13), identified by URI.
   parts.push(
     `<ParticipantObjectIdentification ParticipantObjectID="urn:uuid:${attr(event.id)}" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13">`,
-    coded('ParticipantObjectIDTypeCode', OBJECT_ID_TYPE_URI),
+    OBJECT_ID_TYPE_XML,
     `<ParticipantObjectName>${text(`${event.device} audit event ${event.seq}`)}</ParticipantObjectName>`,
   );
   return parts.join('');
+}
+
+// The agent's participant and the audit source depend only on the device and the source:
+// render them once per (source object, device, requestor) rather than once per event.
+const deviceXmlCache = new WeakMap<AtnaSource, Map<string, string>>();
+function deviceXml(device: string, source: AtnaSource, requestor: boolean): string {
+  let perSource = deviceXmlCache.get(source);
+  if (perSource === undefined) {
+    perSource = new Map();
+    deviceXmlCache.set(source, perSource);
+  }
+  const key = `${requestor ? 1 : 0}${device}`;
+  let xml = perSource.get(key);
+  if (xml === undefined) {
+    const access =
+      source.hostname !== undefined && source.hostname !== ''
+        ? ` NetworkAccessPointID="${attr(source.hostname)}" NetworkAccessPointTypeCode="1"`
+        : '';
+    const alt = source.processId !== undefined ? ` AlternativeUserID="${source.processId}"` : '';
+    const site = source.enterpriseSiteId !== undefined ? ` AuditEnterpriseSiteID="${attr(source.enterpriseSiteId)}"` : '';
+    xml =
+      `<ActiveParticipant UserID="${attr(device)}"${alt} UserIsRequestor="${requestor}"${access}>${AGENT_ROLE_XML}</ActiveParticipant>` +
+      `<AuditSourceIdentification${site} AuditSourceID="${attr(device)}">${AUDIT_SOURCE_TYPE_XML}</AuditSourceIdentification>`;
+    if (perSource.size > 64) perSource.clear(); // one device per agent; bound it anyway
+    perSource.set(key, xml);
+  }
+  return xml;
+}
+
+// The coded part of EventIdentification depends on the action only: render it once.
+const eventCodesCache = new Map<string, string>();
+function eventCodes(action: string, eventId: CodedValue, eventTypeCodes: readonly CodedValue[]): string {
+  let xml = eventCodesCache.get(action);
+  if (xml === undefined) {
+    xml = coded('EventID', eventId) + eventTypeCodes.map((c) => coded('EventTypeCode', c)).join('');
+    eventCodesCache.set(action, xml);
+  }
+  return xml;
 }
 
 function coded(element: string, c: { readonly code: string; readonly codeSystemName: string; readonly displayName: string }): string {
@@ -167,13 +188,18 @@ function truncationNote(omittedKeys: readonly string[], maxBytes: number): strin
 // eslint-disable-next-line no-control-regex
 const INVALID_XML_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[&<>"'\u0000-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
 /** Escapes an attribute value; tab, LF and CR are written as references so they survive normalization. */
 export function attr(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(INVALID_XML_CHARS, '\uFFFD').replace(/[&<>"'\t\n\r]/g, (c) => ATTR_ESCAPES[c] ?? c);
 }
 
 /** Escapes element text. */
 export function text(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(INVALID_XML_CHARS, '\uFFFD').replace(/[&<>\r]/g, (c) => ATTR_ESCAPES[c] ?? c);
 }
 
@@ -187,3 +213,8 @@ const ATTR_ESCAPES: Record<string, string> = {
   '\n': '&#10;',
   '\r': '&#13;',
 };
+
+// Constant elements, rendered once (after the escapes above exist).
+const AGENT_ROLE_XML = coded('RoleIDCode', ROLE_APPLICATION);
+const AUDIT_SOURCE_TYPE_XML = coded('AuditSourceTypeCode', AUDIT_SOURCE_TYPE);
+const OBJECT_ID_TYPE_XML = coded('ParticipantObjectIDTypeCode', OBJECT_ID_TYPE_URI);

@@ -73,12 +73,28 @@ export function formatHeader(h: SyslogHeader): string {
 
 /** One SYSLOG-MSG: header, then a UTF-8 MSG that starts with the BOM, as RFC 5424 6.4 asks. */
 export function formatSyslogMessage(h: SyslogHeader, msg: string): Buffer {
-  return Buffer.concat([Buffer.from(formatHeader(h), 'utf8'), BOM, Buffer.from(msg, 'utf8')]);
+  return encodeSyslogMessage(formatHeader(h), msg, false);
 }
 
-/** Bytes of header plus BOM: what a body may use of a message size budget. */
-export function headerBytes(h: SyslogHeader): number {
-  return Buffer.byteLength(formatHeader(h), 'utf8') + BOM.length;
+/** Bytes of a formatted header plus the BOM: what a body may not use of a message size budget. */
+export function headerBytes(header: SyslogHeader | string): number {
+  return Buffer.byteLength(typeof header === 'string' ? header : formatHeader(header), 'utf8') + BOM.length;
+}
+
+/**
+ * Encodes `formatHeader(...)` output and MSG into one buffer, optionally already framed
+ * for RFC 5425, with a single allocation (this runs once per forwarded event).
+ */
+export function encodeSyslogMessage(header: string, msg: string, octetCounted: boolean): Buffer {
+  const headerLength = Buffer.byteLength(header, 'utf8');
+  const length = headerLength + BOM.length + Buffer.byteLength(msg, 'utf8');
+  const prefix = octetCounted ? `${length} ` : '';
+  const out = Buffer.allocUnsafe(prefix.length + length);
+  let at = out.write(prefix, 0, 'ascii');
+  at += out.write(header, at, 'utf8');
+  at += BOM.copy(out, at);
+  out.write(msg, at, 'utf8');
+  return out;
 }
 
 /** RFC 5425 4.3: `MSG-LEN SP SYSLOG-MSG`, MSG-LEN counting octets. */
