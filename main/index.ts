@@ -8,6 +8,7 @@ import { Agent } from './agent';
 import { badgeBurstSchema } from '../preload/contract';
 import { CommandOsSession } from './platform/os-session';
 import { systemClock } from './platform/clock';
+import { SuspendAwareClock } from './platform/suspend-aware-clock';
 import { KeytarKeyStore } from './platform/keystore';
 import { createAgentLogger } from './platform/logger';
 import { defaultPaths } from './platform/paths';
@@ -30,6 +31,10 @@ async function main(): Promise<void> {
   const logger = createAgentLogger({ logDir: paths.dataDir });
   const version = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
   const presenter = new LockWindows();
+  // Registered before the Agent's own power listeners, so time asleep is counted first.
+  const clock = new SuspendAwareClock(systemClock);
+  powerMonitor.on('suspend', () => clock.noteSuspend());
+  powerMonitor.on('resume', () => clock.noteResume());
   let agent: Agent;
   try {
     agent = await Agent.start({
@@ -37,7 +42,8 @@ async function main(): Promise<void> {
       paths,
       keyStore: new KeytarKeyStore(paths.keychainService),
       logger,
-      session: { idle: new PowerMonitorIdleSource(systemClock), presenter, os: new CommandOsSession() },
+      clock,
+      session: { idle: new PowerMonitorIdleSource(clock), presenter, os: new CommandOsSession() },
     });
   } catch (err) {
     // Fail closed and say why; the help desk reads this in the log and the dialog.
