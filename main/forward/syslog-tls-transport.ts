@@ -87,20 +87,18 @@ export class SyslogTlsTransport implements Transport {
     if (last === undefined) throw new TransportError('protocol', 'An empty batch was given to the syslog transport.', { retryable: false });
 
     // Format before touching the network: a bad event is not a network problem.
-    const frames: string[] = [];
-    for (const sealed of batch) {
-      try {
-        frames.push(this.encoder.text(sealed, true));
-      } catch (err) {
-        throw new TransportError(
-          'protocol',
-          `Audit event seq ${sealed.seq} cannot be written as a syslog ATNA message (${err instanceof Error ? err.message : String(err)}); run \`agentctl verify\` on the buffer.`,
-          { retryable: false, cause: err },
-        );
-      }
+    let frames: Buffer;
+    try {
+      frames = this.encoder.frames(batch);
+    } catch (err) {
+      throw new TransportError(
+        'protocol',
+        `${err instanceof Error ? err.message : String(err)}; the syslog lane cannot pass it. Run \`agentctl verify\` on the buffer.`,
+        { retryable: false, cause: err },
+      );
     }
     const socket = await this.connection(signal);
-    await this.write(socket, Buffer.from(frames.join(''), 'utf8'), signal);
+    await this.write(socket, frames, signal);
     return { kind: 'delivered', through: last.seq };
   }
 

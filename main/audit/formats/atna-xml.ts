@@ -55,14 +55,13 @@ export function atnaAuditMessage(
 ): AtnaMessage {
   const entry = catalogEntry(event.action);
   const head = renderHead(event, entry.eventId, entry.eventTypeCodes, entry.actionCode, source);
-  const fixedDetails = [
-    detail('cwa.seq', String(event.seq)),
-    detail('cwa.hash', seal.hash),
-    detail('cwa.prevHash', event.prevHash),
-    detail('cwa.keyId', event.keyId),
-    detail('cwa.action', event.action),
-    ...(event.method === null ? [] : [detail('cwa.method', event.method)]),
-  ].join('');
+  const fixedDetails =
+    detail('cwa.seq', String(event.seq)) +
+    detail('cwa.hash', seal.hash) +
+    detail('cwa.prevHash', event.prevHash) +
+    detail('cwa.keyId', event.keyId) +
+    detail('cwa.action', event.action) +
+    (event.method === null ? '' : detail('cwa.method', event.method));
   const tail = '</ParticipantObjectIdentification></AuditMessage>';
 
   const keys = Object.keys(event.details).sort();
@@ -103,28 +102,26 @@ function renderHead(
   actionCode: string,
   source: AtnaSource,
 ): string {
-  const parts: string[] = ['<?xml version="1.0" encoding="UTF-8"?><AuditMessage>'];
-  parts.push(
-    `<EventIdentification EventActionCode="${actionCode}" EventDateTime="${attr(event.time)}" EventOutcomeIndicator="${event.outcome}">`,
-    eventCodes(event.action, eventId, eventTypeCodes),
-    '</EventIdentification>',
-  );
+  let xml =
+    '<?xml version="1.0" encoding="UTF-8"?><AuditMessage>' +
+    `<EventIdentification EventActionCode="${actionCode}" EventDateTime="${attr(event.time)}" EventOutcomeIndicator="${event.outcome}">` +
+    eventCodes(event.action, eventId, eventTypeCodes) +
+    '</EventIdentification>';
 
   // The enrolled user, when there is one, is the requestor; otherwise the agent itself is.
-  if (event.user !== null) {
-    parts.push(`<ActiveParticipant UserID="${attr(event.user)}" UserIsRequestor="true"/>`, deviceXml(event.device, source, false));
-  } else {
-    parts.push(deviceXml(event.device, source, true));
-  }
+  xml +=
+    event.user !== null
+      ? `<ActiveParticipant UserID="${attr(event.user)}" UserIsRequestor="true"/>${deviceXml(event.device, source, false)}`
+      : deviceXml(event.device, source, true);
 
   // The audit record itself, as DICOM's Audit Log Used message names an audit log:
   // system object (2), security resource (13), identified by URI.
-  parts.push(
-    `<ParticipantObjectIdentification ParticipantObjectID="urn:uuid:${attr(event.id)}" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13">`,
-    OBJECT_ID_TYPE_XML,
-    `<ParticipantObjectName>${text(`${event.device} audit event ${event.seq}`)}</ParticipantObjectName>`,
+  return (
+    xml +
+    `<ParticipantObjectIdentification ParticipantObjectID="urn:uuid:${attr(event.id)}" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13">` +
+    OBJECT_ID_TYPE_XML +
+    `<ParticipantObjectName>${text(`${event.device} audit event ${event.seq}`)}</ParticipantObjectName>`
   );
-  return parts.join('');
 }
 
 // The agent's participant and the audit source depend only on the device and the source:
@@ -171,7 +168,14 @@ function coded(element: string, c: { readonly code: string; readonly codeSystemN
 
 /** ValuePair: the schema types `value` as xsd:base64Binary. */
 function detail(type: string, value: string): string {
-  return `<ParticipantObjectDetail type="${attr(type)}" value="${Buffer.from(value, 'utf8').toString('base64')}"/>`;
+  return `<ParticipantObjectDetail type="${attr(type)}" value="${base64Utf8(value)}"/>`;
+}
+
+// btoa encodes Latin-1, which for ASCII is UTF-8, several times faster than a Buffer.
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\u0000-\u007F]*$/;
+function base64Utf8(value: string): string {
+  return ASCII.test(value) ? btoa(value) : Buffer.from(value, 'utf8').toString('base64');
 }
 
 /** Strings as they are; other JSON values (numbers, booleans, null, lists) as JSON text. */
