@@ -181,15 +181,7 @@ export class Agent {
     const syslog = policy.syslog;
     if (syslog) {
       const creds = await loadTlsCredentials(syslog, this.opts.keyStore);
-      transports.push(
-        new SyslogTlsTransport({
-          host: syslog.host,
-          port: syslog.port,
-          servername: syslog.servername,
-          ...creds,
-          format: { appName: syslog.appName, hostname: hostname(), maxMessageBytes: syslog.maxMessageBytes, enterpriseSiteId: syslog.enterpriseSiteId },
-        }),
-      );
+      transports.push(SyslogTlsTransport.fromPolicy(syslog, creds, { hostname: hostname(), processId: process.pid }));
     }
     return transports;
   }
