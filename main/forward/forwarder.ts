@@ -369,6 +369,8 @@ export class Forwarder {
     lane.backoffMs = 0;
     lane.tlsAlarmRecorded = false;
     lane.lastResyncSeq = null;
+    lane.alarmsRecorded.clear();
+    if (this.continuityAlarm?.lane === lane.name) this.continuityAlarm = null;
   }
 
   /** 409: the upstream's chain ends at lastSeq. Continue from there if this device still holds the matching rows; else alarm. */
@@ -415,9 +417,9 @@ export class Forwarder {
 
   private raiseContinuityAlarm(lane: Lane, reason: ContinuityAlarm['reason'], upstreamSeq: number, message: string): void {
     this.continuityAlarm = { lane: lane.name, reason, upstreamSeq, message, at: this.now() };
-    const key = `${reason}:${upstreamSeq}`;
-    if (lane.alarmsRecorded.has(key)) return;
-    lane.alarmsRecorded.add(key);
+    // Once per reason until the lane makes progress again: the upstream repeats its 409 on every retry.
+    if (lane.alarmsRecorded.has(reason)) return;
+    lane.alarmsRecorded.add(reason);
     this.recordAlarm({
       action: 'audit.continuity_alarm',
       details: { reason, upstream: lane.name, upstreamSeq, anchorSeq: this.store.anchor().seq, headSeq: this.store.head().seq },
