@@ -8,7 +8,8 @@ export type { Logger };
 
 export function createAgentLogger(opts: { logDir?: string; level?: string; console?: boolean } = {}): Logger {
   const sinks: transport[] = [];
-  if (opts.console ?? true) sinks.push(new transports.Console({ format: format.combine(format.timestamp(), format.printf((i) => `${String(i.timestamp)} ${i.level} ${String(i.message)}`)) }));
+  // A silent console when asked for none: winston warns about a logger without transports.
+  sinks.push(new transports.Console({ format: format.combine(format.timestamp(), format.printf((i) => `${String(i.timestamp)} ${i.level} ${String(i.message)}`)), silent: !(opts.console ?? true) }));
   if (opts.logDir) {
     sinks.push(new transports.File({ filename: join(opts.logDir, 'agent.log'), maxsize: 5 * 1024 * 1024, maxFiles: 5, tailable: true, format: format.combine(format.timestamp(), format.json()) }));
   }

@@ -40,12 +40,10 @@ stream.on('test:fail', (data) => {
   if (data.details.type === 'suite') return;
   failed++;
 });
-stream.compose(new spec()).pipe(process.stdout);
-stream.on('end', () => {
-  const line = `${passed} passed, ${failed} failed, ${skipped} skipped`;
-  // Written after the reporter drains, so it is the last line of the run.
-  process.stdout.write('', () => {
-    console.log(`\n${line}`);
-    process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
-  });
+const reporter = stream.compose(new spec());
+reporter.pipe(process.stdout);
+// After the reporter's own summary has been written, so this is the last line of the run.
+reporter.on('end', () => {
+  console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
 });

@@ -1,0 +1,129 @@
+// The whole agent as IT and the help desk meet it, headless under Node: first start,
+// a policy file that names an HTTPS upstream (picked up without a restart), events
+// arriving verified at the reference receiver, a bad policy rejected without losing the
+// good one, `agentctl status` over the local socket, and a clean stop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../../../main/agent';
+import { AuditStore } from '../../../main/audit/store';
+import { verifyStore } from '../../../main/audit/verify-store';
+import { parseEventBody } from '../../../main/audit/event';
+import { runAgentctl } from '../../../main/cli/agentctl';
+import { KeytarKeyStore } from '../../../main/platform/keystore';
+import { createAgentLogger } from '../../../main/platform/logger';
+import { defaultPaths } from '../../../main/platform/paths';
+import { startStatusServer } from '../../../main/status/status-server';
+import { uniqueService } from '../../support/audit-fixture';
+import { TestPki } from '../../support/pki';
+import { startReceiver } from '../../support/receiver/receiver';
+
+async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('headless agent: policy-driven forwarding to the verifying receiver, policy rejection, status socket, clean stop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cwa-agent-'));
+  const service = uniqueService('agent');
+  const env = { CWA_DATA_DIR: join(dir, 'data'), CWA_POLICY_FILE: join(dir, 'policy.json'), CWA_KEYCHAIN_SERVICE: service };
+  const paths = defaultPaths('linux', env);
+  const keyStore = new KeytarKeyStore(service);
+  const pki = new TestPki();
+  const logger = createAgentLogger({ console: false });
+  let agent: Agent | null = await Agent.start({ version: '0.1.0-test', paths, keyStore, logger, machineId: 'agent-e2e' });
+  const status = await startStatusServer(paths.statusSocket, () => agent!.status());
+  try {
+    const first = agent.status();
+    assert.equal(first.forwarding, null, 'no upstream in the default policy');
+    assert.equal(first.policy.source, 'built-in defaults');
+    assert.deepEqual([first.audit.journalMode, first.audit.synchronous], ['wal', 2]);
+
+    // IT registers the device at the collector and deploys a policy naming it.
+    const ca = pki.createCa('hospital-ca');
+    const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+    const client = pki.issue(ca, 'workstation', { kind: 'client' });
+    chmodSync(client.keyPath, 0o600);
+    const receiver = await startReceiver({
+      ca: ca.cert,
+      cert: server.cert,
+      key: server.key,
+      dbPath: join(dir, 'collector.db'),
+      devices: new Map([[first.deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
+    });
+    try {
+      const policy = {
+        forwarding: {
+          https: { url: receiver.url.replace('127.0.0.1', 'localhost'), caFile: ca.certPath, clientCertFile: client.certPath, clientKey: { source: 'file', path: client.keyPath } },
+          batch: { lingerMs: 10 },
+          backoff: { initialMs: 50, maxMs: 500 },
+        },
+      };
+      writeFileSync(paths.policyFile, JSON.stringify(policy, null, 2));
+      const forwarding = await until('the new policy to start forwarding', () => agent!.status().forwarding);
+      assert.equal(forwarding.deliveryConfirmed, true);
+      const headSeq = agent.store.head().seq;
+      await receiver.waitFor((c) => c.stored >= headSeq, 15_000);
+      await until('the ack to reach the agent', () => agent!.status().audit.acknowledgedThrough >= headSeq);
+      assert.equal(receiver.verifyStored(first.deviceId).ok, true);
+      const actions = agent.store.readAfter(0, 100).map((e) => parseEventBody(e.body).action);
+      assert.deepEqual(actions.slice(0, 2), ['agent.start', 'audit.recording_started']);
+      assert.ok(actions.includes('policy.loaded'), 'the policy change is in the audit trail');
+
+      // A broken policy file: the good policy stays in force, each bad field is reported.
+      writeFileSync(paths.policyFile, JSON.stringify({ forwarding: { ...policy.forwarding, batch: { maxEvents: -5 } }, sesion: {} }));
+      const rejected = await until('the bad policy to be reported', () => (agent!.status().policy.errors.length > 0 ? agent!.status().policy : false));
+      assert.ok(rejected.errors.some((e) => e.startsWith('forwarding.batch.maxEvents:')), rejected.errors.join('\n'));
+      assert.ok(rejected.errors.some((e) => e === 'sesion: unknown setting (check the spelling)'), rejected.errors.join('\n'));
+      assert.equal(rejected.source, paths.policyFile);
+      assert.notEqual(agent.status().forwarding, null, 'forwarding keeps running on the last valid policy');
+      const afterReject = agent.store.head().seq;
+      assert.equal(parseEventBody(agent.store.readAfter(afterReject - 1, 1)[0]!.body).action, 'policy.rejected');
+      await receiver.waitFor((c) => c.stored >= afterReject, 15_000);
+
+      // The help desk asks for status over the local socket.
+      const out: string[] = [];
+      const code = await runAgentctl(['status'], { out: (l) => out.push(l), err: (l) => out.push(l), env });
+      assert.equal(code, 0, out.join('\n'));
+      const text = out.join('\n');
+      assert.match(text, /^PROBLEM {2}policy file rejected/m);
+      assert.match(text, new RegExp(`^device   ${first.deviceId}`, 'm'));
+      assert.match(text, /^upstream https: (idle|sending), acknowledged through seq \d+/m);
+
+      await agent.stop('test done');
+      agent = null;
+      const ro = await AuditStore.openReadOnly(paths.auditDb, keyStore);
+      try {
+        const r = verifyStore(ro);
+        assert.equal(r.ok, true, JSON.stringify(r.problem));
+        const tail = ro.readAfter(ro.head().seq - 2, 2).map((e) => parseEventBody(e.body).action);
+        assert.deepEqual(tail, ['audit.recording_stopped', 'agent.stop']);
+      } finally {
+        await ro.close();
+      }
+      assert.equal(receiver.counts().conflicts, 0);
+    } finally {
+      await receiver.close();
+    }
+  } finally {
+    await status.close();
+    await agent?.stop();
+    pki.dispose();
+    for (const a of ['audit-db-key', 'device-signing-key']) await keyStore.delete(a).catch(() => false);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('agentctl status says plainly when no agent is running', async () => {
+  const out: string[] = [];
+  const code = await runAgentctl(['status'], { out: (l) => out.push(l), err: (l) => out.push(l), env: { CWA_DATA_DIR: join(tmpdir(), 'cwa-no-agent-here') } });
+  assert.equal(code, 2);
+  assert.match(out.join('\n'), /Cannot read agent status from .*status\.sock: the agent is not running/);
+});
