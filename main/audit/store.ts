@@ -146,7 +146,7 @@ export class AuditStore implements AuditRecorder {
   private ackedThrough: number;
   private readonly listeners = new Set<(events: readonly AuditEvent[]) => void>();
   private readonly clock: Clock;
-  private readonly sealAndInsert: Transaction<(batch: readonly PendingAppend[]) => { events: AuditEvent[]; head: ChainPoint }>;
+  private readonly sealAndInsert: Transaction<(batch: readonly PendingAppend[], from: ChainPoint) => { events: AuditEvent[]; head: ChainPoint }>;
   private readonly stmts: {
     insert: Statement<[number, string, string, string, Buffer, Buffer]>;
     head: Statement<[], { seq: number; hash: Buffer }>;
@@ -170,7 +170,7 @@ export class AuditStore implements AuditRecorder {
       timeOf: db.prepare('SELECT time FROM events WHERE seq = ?'),
       hashOf: db.prepare('SELECT hash FROM events WHERE seq = ?'),
     };
-    this.sealAndInsert = db.transaction((batch: readonly PendingAppend[]) => this.sealBatch(batch));
+    this.sealAndInsert = db.transaction((batch: readonly PendingAppend[], from: ChainPoint) => this.sealBatch(batch, from));
     this.anchorPoint = this.readAnchor();
     const head = this.stmts.head.get();
     this.headSeq = head?.seq ?? this.anchorPoint.seq;
@@ -283,7 +283,7 @@ export class AuditStore implements AuditRecorder {
     this.pending = [];
     let sealed: { events: AuditEvent[]; head: ChainPoint };
     try {
-      sealed = this.sealAndInsert.immediate(batch);
+      sealed = this.commitBatch(batch);
     } catch (err) {
       const e = err instanceof AuditStoreError ? err : writeError(err, this.path);
       for (const p of batch) p.reject(e);
@@ -302,13 +302,27 @@ export class AuditStore implements AuditRecorder {
   }
 
   /**
-   * Runs inside the write transaction: the chain continues from the head as the database
-   * holds it (not a cached copy), so the chain stays intact even if another process wrote.
+   * Continues the chain from the cached head. A lone event is one autocommit INSERT; a
+   * group is one transaction. If another process appended meanwhile (agentctl never does,
+   * but a second agent might), the INSERT hits the primary key and the batch is resealed
+   * from the head the database holds, so the chain stays intact.
    */
-  private sealBatch(batch: readonly PendingAppend[]): { events: AuditEvent[]; head: ChainPoint } {
-    const dbHead = this.stmts.head.get();
-    let seq = dbHead?.seq ?? this.anchorPoint.seq;
-    let prev = dbHead ? dbHead.hash.toString('hex') : this.anchorPoint.hash;
+  private commitBatch(batch: readonly PendingAppend[]): { events: AuditEvent[]; head: ChainPoint } {
+    let from: ChainPoint = { seq: this.headSeq, hash: this.headHash };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return batch.length === 1 ? this.sealBatch(batch, from) : this.sealAndInsert.immediate(batch, from);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY' || attempt >= 3) throw err;
+        const dbHead = this.stmts.head.get();
+        from = dbHead ? { seq: dbHead.seq, hash: dbHead.hash.toString('hex') } : this.anchorPoint;
+      }
+    }
+  }
+
+  private sealBatch(batch: readonly PendingAppend[], from: ChainPoint): { events: AuditEvent[]; head: ChainPoint } {
+    let seq = from.seq;
+    let prev = from.hash;
     const events: AuditEvent[] = [];
     const identity = this.identity!; // record() refuses when read-only
     const { deviceId, keyId } = identity;

@@ -256,3 +256,21 @@ test('a missing database with existing keys starts a new chain that says so', as
     await t.cleanup();
   }
 });
+
+test('two writers on one database (e.g. two agent processes) keep one gap-free chain', async () => {
+  const t = await openTestStore('twowriters');
+  const second = await AuditStore.open({ path: t.path, keyStore: t.keyStore, identity: await loadDeviceIdentity(t.keyStore, { create: false, machineId: t.machineId }) });
+  try {
+    for (let i = 0; i < 10; i++) {
+      await t.store.record({ action: 'session.unlock', user: 'nurse-0008', method: 'badge' });
+      await second.record({ action: 'session.lock', user: 'nurse-0008', method: 'manual' });
+      await Promise.all([t.store.record({ action: 'session.warning', user: 'nurse-0008' }), t.store.record({ action: 'session.warning', user: 'nurse-0008' })]);
+    }
+    const r = verifyStore(second);
+    assert.equal(r.ok, true, JSON.stringify(r.problem));
+    assert.equal(r.verified, 40);
+  } finally {
+    await second.close();
+    await t.cleanup();
+  }
+});
