@@ -3,6 +3,7 @@
 // main/headless.ts runs the same Agent under plain Node.
 import { hostname } from 'node:os';
 import { openAuditBuffer } from './audit/open-buffer';
+import { SpoolingRecorder, type SpoolStatus } from './audit/spooling-recorder';
 import type { AuditStore, AuditStoreStats } from './audit/store';
 import { DisposableStore, toDisposable } from './disposable';
 import { BufferMonitor, type BufferStatus } from './forward/buffer-monitor';
@@ -56,7 +57,7 @@ export interface AgentStatus {
   readonly startedAt: string;
   readonly policy: { readonly source: string; readonly hash: string | null; readonly errors: readonly string[] };
   readonly session: { readonly phase: string; readonly owner: string | null } | null;
-  readonly audit: AuditStoreStats & { readonly journalMode: string; readonly synchronous: number };
+  readonly audit: AuditStoreStats & { readonly journalMode: string; readonly synchronous: number; readonly spool: SpoolStatus };
   /** Null when no upstream is configured in policy. */
   readonly forwarding: ForwarderStatus | null;
   readonly buffer: BufferStatus;
@@ -80,6 +81,7 @@ export class Agent {
   private constructor(
     private readonly opts: AgentOptions,
     readonly store: AuditStore,
+    private readonly recorder: SpoolingRecorder,
     private readonly policyFile: PolicyFile,
   ) {
     this.startedAt = new Date((opts.clock ?? systemClock).wallMs()).toISOString();
@@ -89,14 +91,22 @@ export class Agent {
   static async start(opts: AgentOptions): Promise<Agent> {
     const store = await openAuditBuffer({ path: opts.paths.auditDb, keyStore: opts.keyStore, clock: opts.clock, machineId: opts.machineId });
     let agent: Agent | null = null;
+    // Every service records through the spool: a full disk delays events, it does not lose them.
+    const recorder = new SpoolingRecorder(store, {
+      clock: opts.clock,
+      onChange: (s) => {
+        if (s.failing) agent?.noteError('audit', `audit writes are failing; ${s.queued} events wait in memory: ${s.lastError ?? ''}`);
+        else opts.logger.info('audit writes resumed; spooled events written');
+      },
+    });
     const policyFile = new PolicyFile({
       path: opts.paths.policyFile,
-      recorder: store,
+      recorder,
       onChange: (snap) => agent?.applyPolicy(snap),
       onRejected: (snap) => agent?.noteError('policy', `policy file rejected; the previous policy stays in force: ${snap.errors.join('; ')}`),
       onError: (err) => agent?.noteError('audit', err.message),
     });
-    agent = new Agent(opts, store, policyFile);
+    agent = new Agent(opts, store, recorder, policyFile);
     try {
       await agent.boot();
     } catch (err) {
@@ -108,11 +118,11 @@ export class Agent {
 
   private async boot(): Promise<void> {
     const { logger } = this.opts;
-    await this.store.record({
+    await this.recorder.record({
       action: 'agent.start',
       details: { version: this.opts.version, platform: process.platform, host: hostname(), mode: this.opts.session ? 'session' : 'headless' },
     });
-    await this.store.record({ action: 'audit.recording_started', details: { reason: 'agent start' } });
+    await this.recorder.record({ action: 'audit.recording_started', details: { reason: 'agent start' } });
     const snapshot = await this.policyFile.load();
     this.policyFile.watch();
     this.disposables.add(this.policyFile);
@@ -124,7 +134,7 @@ export class Agent {
         clock: this.opts.clock ?? systemClock,
         presenter: this.opts.session.presenter,
         os: this.opts.session.os,
-        audit: this.store,
+        audit: this.recorder,
         onStatus: (u) => this.onSessionStatus(u),
       });
       this.disposables.add(this.session);
@@ -237,7 +247,7 @@ export class Agent {
       startedAt: this.startedAt,
       policy: { source: snap.source, hash: snap.hash, errors: snap.errors },
       session: phase ? { phase: phase.kind, owner: ownerOf(phase) } : null,
-      audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous },
+      audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
       forwarding: this.forwarder?.status() ?? null,
       buffer: this.bufferMonitor?.check() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
       lastErrors: [...this.errors],
@@ -249,8 +259,10 @@ export class Agent {
     this.stopping ??= (async () => {
       await this.reconfiguring.catch(() => undefined);
       await this.session?.flush().catch(() => undefined);
+      await this.recorder.drain();
       await this.store.record({ action: 'audit.recording_stopped', details: { reason } }).catch((err: Error) => this.noteError('audit', err.message));
       await this.store.record({ action: 'agent.stop', details: { reason } }).catch((err: Error) => this.noteError('audit', err.message));
+      this.recorder.dispose();
       if (this.forwarder) await this.forwarder.stop();
       this.bufferMonitor?.stop();
       this.disposables.dispose();

@@ -13,6 +13,7 @@ function ago(iso: string | null, nowMs: number): string {
 export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   const lines: string[] = [];
   const problems: string[] = [];
+  if (s.audit.spool.failing) problems.push(`audit writes failing since ${s.audit.spool.since}: ${s.audit.spool.queued} events wait in memory (${s.audit.spool.lastError ?? ''})`);
   if (s.policy.errors.length > 0) problems.push(`policy file rejected (previous policy in force): ${s.policy.errors.join('; ')}`);
   if (s.buffer.alarmPercent !== null) problems.push(`audit buffer at ${s.buffer.percent.toFixed(0)} % of its budget (alarm at ${s.buffer.alarmPercent} %)`);
   const f = s.forwarding;
