@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(build-essential python3 pkg-config libsecret-1-dev gnome-keyring dbus dbus-daemon dbus-bin
-  rsyslog rsyslog-gnutls chromium openssl ca-certificates util-linux mount)
+  rsyslog rsyslog-gnutls openssl ca-certificates util-linux mount)
 if command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
