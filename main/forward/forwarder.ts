@@ -307,7 +307,18 @@ export class Forwarder {
     const { maxEvents, maxBytes } = this.policy.batch;
     while (!this.stopping) {
       const after = this.position(lane);
-      const batch = this.store.readAfter(after, maxEvents, maxBytes);
+      let batch: SealedEvent[];
+      try {
+        batch = this.store.readAfter(after, maxEvents, maxBytes);
+      } catch (err) {
+        await this.failed(lane, storeError(err));
+        continue;
+      }
+      const anchorSeq = this.store.anchor().seq;
+      if (after < anchorSeq) {
+        // Rows this lane never delivered were purged (retention follows the acknowledging upstream).
+        this.raiseContinuityAlarm(lane, 'purged', after, `events ${after + 1}..${anchorSeq} were purged before ${lane.name} delivered them; they cannot be sent to it`);
+      }
       if (batch.length === 0) {
         lane.state = 'idle';
         lane.backoffMs = 0;
@@ -325,7 +336,12 @@ export class Forwarder {
         await this.failed(lane, toTransportError(err));
         continue;
       }
-      const problem = this.apply(lane, after, batch, outcome);
+      let problem: TransportError | null;
+      try {
+        problem = this.apply(lane, after, batch, outcome);
+      } catch (err) {
+        problem = storeError(err);
+      }
       if (problem) await this.failed(lane, problem);
       else this.changed();
     }
@@ -391,6 +407,10 @@ export class Forwarder {
       );
     }
     const ours = lastSeq === anchor.seq ? anchor.hash : lastSeq === 0 ? GENESIS_HASH : this.store.readAfter(lastSeq - 1, 1)[0]?.hash;
+    if (lastHash === null && lastSeq !== 0) {
+      // Without the hash nothing proves the upstream holds *these* events: never free rows on its word.
+      return alarm('diverged', `the upstream ${lane.name} named seq ${lastSeq} as its last event without that event's hash`);
+    }
     if (lastHash !== null && ours !== lastHash) {
       return alarm('diverged', `the upstream ${lane.name} holds a different event at seq ${lastSeq} than this device (hash ${lastHash.slice(0, 16)}…): the chains diverged`);
     }
@@ -458,4 +478,9 @@ export class Forwarder {
 function toTransportError(err: unknown): TransportError {
   if (err instanceof TransportError) return err;
   return new TransportError('protocol', `the transport failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
+}
+
+/** A failure of the local audit store (disk full, I/O): the lane backs off and retries. */
+function storeError(err: unknown): TransportError {
+  return new TransportError('store', `the local audit store could not be read or updated: ${err instanceof Error ? err.message : String(err)}`, { retryable: true, cause: err });
 }

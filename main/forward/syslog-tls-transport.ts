@@ -250,6 +250,7 @@ export class SyslogTlsTransport implements Transport {
       'http-status': '',
       rejected: '',
       protocol: 'the receiver broke the syslog/TLS protocol.',
+      store: '',
     };
     return new TransportError(kind, `The ${this.target} failed during ${phase} (${code || err.message}): ${advice[kind]}`, {
       retryable: true,

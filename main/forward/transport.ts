@@ -10,7 +10,9 @@ export type TransportErrorKind =
   | 'timeout'
   | 'http-status'
   | 'rejected'
-  | 'protocol';
+  | 'protocol'
+  /** Not the upstream: the local audit store failed (disk full, I/O) while forwarding. */
+  | 'store';
 
 export class TransportError extends Error {
   constructor(

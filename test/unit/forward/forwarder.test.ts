@@ -306,3 +306,71 @@ test('with both lanes, the acknowledging one governs status and retention', asyn
   assert.equal(store.acknowledgedThrough(), base);
   await settle();
 });
+
+test('a failing audit store (e.g. a full disk on acknowledge) backs the lane off instead of stopping it', async () => {
+  await settle();
+  const base = store.head().seq;
+  await fill(4);
+  let failures = 2;
+  const flaky = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'acknowledge' && failures > 0) {
+        return () => {
+          failures--;
+          throw new Error('Could not record the audit event: the disk is full');
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const tr = new ScriptedTransport();
+  const f = new Forwarder({ store: flaky, transports: [tr], policy: POLICY });
+  const kinds: string[] = [];
+  f.onChange(() => {
+    const e = f.status().lastError;
+    if (e) kinds.push(e.kind);
+  });
+  f.start();
+  await until(f, () => store.acknowledgedThrough() === base + 4);
+  await f.stop();
+  assert.ok(kinds.includes('store'), `errors seen: ${kinds.join(',')}`);
+  assert.ok(tr.calls.length >= 3, 'the batch was resent after each store failure');
+});
+
+test('a 409 naming a seq without its hash never frees rows: it raises a divergence alarm', async () => {
+  await settle();
+  const acked = store.acknowledgedThrough();
+  await fill(3);
+  const tr = new ScriptedTransport(() => ({ kind: 'resync', lastSeq: acked + 2, lastHash: null }));
+  const f = forwarder(tr);
+  f.start();
+  await until(f, () => f.status().continuityAlarm !== null);
+  await f.stop();
+  assert.equal(f.status().continuityAlarm?.reason, 'diverged');
+  assert.equal(store.acknowledgedThrough(), acked, 'nothing was acknowledged on the upstream word alone');
+});
+
+test('an unacknowledged lane behind purged rows raises a purged-continuity alarm instead of skipping silently', async () => {
+  await settle();
+  store.setCursor('syslog', 0);
+  await fill(2);
+  // Rows acknowledged by HTTPS and past retention are purged while syslog is behind.
+  const https = forwarder(new ScriptedTransport());
+  https.start();
+  await until(https, () => https.status().queueDepth === 0);
+  await https.stop();
+  store.purge({ retentionMs: -1 });
+  assert.ok(store.anchor().seq > 0);
+  const recordedBefore = store.head().seq;
+  const syslog = new ScriptedTransport((batch) => ({ kind: 'delivered', through: batch[batch.length - 1]!.seq }), 'syslog', false);
+  const f = forwarder(syslog);
+  f.start();
+  await until(f, () => store.cursor('syslog') > recordedBefore);
+  await f.stop();
+  const alarms = store.readAfter(recordedBefore, 100).map((e) => parseEventBody(e.body)).filter((e) => e.action === 'audit.continuity_alarm');
+  assert.equal(alarms.length, 1);
+  assert.equal(alarms[0]!.details.reason, 'purged');
+  assert.equal(alarms[0]!.details.upstream, 'syslog');
+  assert.deepEqual(syslog.calls.flatMap(seqs), [recordedBefore + 1], 'the lane goes on with what it still holds: the alarm itself');
+});
