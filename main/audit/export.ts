@@ -4,7 +4,7 @@
 //
 //   {"type":"cwa-audit-export", v, device, keyId, publicKey, exportedAt, from:{seq,hash}, encryption:{…}}
 //   {"seq", "prevHash", "hash", "sig", "keyId", "ct"}        one per event (ct = AES-256-GCM of the body)
-//   {"type":"end", count, last:{seq,hash}, sig}               device-signed trailer: a cut-off file shows
+//   {"type":"end", count, last:{seq,hash}, envelopes, sig}    device-signed trailer: a cut-off or re-linked file shows
 import {
   createCipheriv,
   createDecipheriv,
@@ -56,6 +56,8 @@ const trailerSchema = z.object({
   type: z.literal('end'),
   count: z.number().int().nonnegative(),
   last: z.object({ seq: z.number().int().nonnegative(), hash: hex64 }),
+  /** SHA-256 over every line's `seq:prevHash:hash:keyId\n`: signs the envelopes' order and linkage too. */
+  envelopes: hex64,
   sig: z.string(),
 });
 export type ExportHeader = z.infer<typeof headerSchema>;
@@ -70,11 +72,13 @@ function nonceFor(seq: number): Buffer {
   return n;
 }
 
-function trailerDigest(header: ExportHeader, count: number, last: ChainPoint): Buffer {
+function trailerDigest(header: ExportHeader, count: number, last: ChainPoint, envelopes: string): Buffer {
   return createHash('sha256')
-    .update(canonicalJson({ type: 'end', count, last, device: header.device, exportedAt: header.exportedAt, from: header.from }))
+    .update(canonicalJson({ type: 'end', count, last, envelopes, device: header.device, exportedAt: header.exportedAt, from: header.from }))
     .digest();
 }
+
+const envelopeLine = (seq: number, prevHash: string, hash: string, keyId: string): string => `${seq}:${prevHash}:${hash}:${keyId}\n`;
 
 export function loadX25519PublicKey(pem: string): KeyObject {
   let key: KeyObject;
@@ -131,6 +135,7 @@ export function writeExport(store: AuditStore, opts: ExportOptions): ExportSumma
   const fd = openSync(tmp, 'w', 0o600);
   let count = 0;
   let last = from;
+  const envelopes = createHash('sha256');
   try {
     writeSync(fd, `${JSON.stringify(header)}\n`);
     let chunk: string[] = [];
@@ -141,6 +146,7 @@ export function writeExport(store: AuditStore, opts: ExportOptions): ExportSumma
       // The envelope carries the prevHash the device signed, so a tampered buffer stays visible.
       const prevHash = (JSON.parse(e.body) as { prevHash: string }).prevHash;
       chunk.push(JSON.stringify({ seq: e.seq, prevHash, hash: e.hash, sig: e.sig, keyId: meta.keyId, ct: ct.toString('base64') }));
+      envelopes.update(envelopeLine(e.seq, prevHash, e.hash, meta.keyId));
       last = { seq: e.seq, hash: e.hash };
       count++;
       if (chunk.length >= 1000) {
@@ -149,8 +155,9 @@ export function writeExport(store: AuditStore, opts: ExportOptions): ExportSumma
       }
     }
     if (chunk.length > 0) writeSync(fd, `${chunk.join('\n')}\n`);
-    const sig = opts.identity.sign(trailerDigest(header, count, last)).toString('base64');
-    writeSync(fd, `${JSON.stringify({ type: 'end', count, last, sig })}\n`);
+    const envelopesHex = envelopes.digest('hex');
+    const sig = opts.identity.sign(trailerDigest(header, count, last, envelopesHex)).toString('base64');
+    writeSync(fd, `${JSON.stringify({ type: 'end', count, last, envelopes: envelopesHex, sig })}\n`);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
@@ -184,6 +191,7 @@ export async function verifyExport(path: string, opts: VerifyExportOptions = {})
   let trailer: z.infer<typeof trailerSchema> | null = null;
   let lineNo = 0;
   let early: VerifyResult | null = null;
+  const envelopes = createHash('sha256');
   const fail = (seq: number, reason: 'malformed' | 'wrong-device-key' | 'hash-mismatch', message: string): VerifyResult => ({
     ok: false,
     verified: 0,
@@ -260,6 +268,7 @@ export async function verifyExport(path: string, opts: VerifyExportOptions = {})
     }
     const problem = verifier!.push({ seq: rec.seq, hash: rec.hash, sig: rec.sig, prevHash: rec.prevHash, keyId: rec.keyId, body });
     if (problem) break;
+    envelopes.update(envelopeLine(rec.seq, rec.prevHash, rec.hash, rec.keyId));
     if (body !== undefined) opts.onEvent?.(body);
   }
   rl.close();
@@ -277,7 +286,7 @@ export async function verifyExport(path: string, opts: VerifyExportOptions = {})
       contentKeyUsed: key !== null,
     };
   }
-  const trailerOk = verify(null, trailerDigest(header, trailer.count, trailer.last), publicKey!, Buffer.from(trailer.sig, 'base64'));
+  const trailerOk = verify(null, trailerDigest(header, trailer.count, trailer.last, trailer.envelopes), publicKey!, Buffer.from(trailer.sig, 'base64'));
   const last = partial.last ?? header.from;
   if (!trailerOk) {
     return { ...partial, ok: false, problem: { seq: trailer.last.seq, reason: 'bad-signature', message: 'the end trailer is not signed by the device key' }, header, contentKeyUsed: key !== null };
@@ -291,6 +300,19 @@ export async function verifyExport(path: string, opts: VerifyExportOptions = {})
         seq: missingFrom,
         reason: 'truncated-tail',
         message: `the trailer says the export ends at seq ${trailer.last.seq} with ${trailer.count} events, but the file ends at seq ${last.seq} with ${partial.verified}`,
+      },
+      header,
+      contentKeyUsed: key !== null,
+    };
+  }
+  if (envelopes.digest('hex') !== trailer.envelopes) {
+    return {
+      ...partial,
+      ok: false,
+      problem: {
+        seq: partial.firstSeq ?? header.from.seq + 1,
+        reason: 'reordered',
+        message: 'the event lines are not in the order, or do not link, the way the device signed them (envelopes were rewritten); verify with --identity to name the first altered seq',
       },
       header,
       contentKeyUsed: key !== null,

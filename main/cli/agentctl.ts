@@ -54,13 +54,14 @@ function readPem(path: string, what: string): string {
   }
 }
 
-/** An export is JSON lines; an encrypted database starts with random salt bytes. */
+/** An export starts with its JSON header; an encrypted database starts with random salt bytes. */
 function looksLikeExport(path: string): boolean {
+  const prefix = Buffer.from('{"type":"cwa-audit-export"');
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const b = Buffer.alloc(1);
-    return readSync(fd, b, 0, 1, 0) === 1 && b[0] === 0x7b; // '{'
+    const b = Buffer.alloc(prefix.length);
+    return readSync(fd, b, 0, b.length, 0) === b.length && b.equals(prefix);
   } catch {
     return false;
   } finally {

@@ -213,3 +213,21 @@ test('export: events re-signed with another key, or an export not from the regis
     await t.cleanup();
   }
 });
+
+test('export: two lines swapped with their envelopes re-linked still fail, blind and with the key', async () => {
+  const { t, file, lines, auditor } = await exported('exp-relink');
+  try {
+    const a = JSON.parse(lines[12]!) as Record<string, unknown>;
+    const b = JSON.parse(lines[13]!) as Record<string, unknown>;
+    // Put event 13 at position 12 and event 12 at 13, rewriting seq and prevHash so the links hold.
+    const first = { ...b, seq: 12, prevHash: a.prevHash };
+    const second = { ...a, seq: 13, prevHash: b.hash };
+    const after = { ...(JSON.parse(lines[14]!) as Record<string, unknown>), prevHash: a.hash };
+    const forged = lines.map((l, j) => (j === 12 ? JSON.stringify(first) : j === 13 ? JSON.stringify(second) : j === 14 ? JSON.stringify(after) : l));
+    assert.deepEqual(await problemOf(file, forged), { seq: 1, reason: 'reordered' });
+    const withKey = await problemOf(file, forged, { identity: auditor.privateKey });
+    assert.equal(withKey?.seq, 12);
+  } finally {
+    await t.cleanup();
+  }
+});
