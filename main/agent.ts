@@ -174,7 +174,7 @@ export class Agent {
   }
 
   private applyPolicy(snap: PolicySnapshot): void {
-    if (!this.booted) return;
+    if (!this.booted || this.stopping) return;
     this.opts.logger.info(`policy in force from ${snap.source} (${snap.hash ?? 'defaults'})`);
     void this.session?.updatePolicy(snap.policy.session);
     this.reconfiguring = this.reconfiguring.then(() => this.configureForwarding(snap.policy)).catch((err: unknown) => this.noteError('forwarding', (err as Error).message));
@@ -257,6 +257,8 @@ export class Agent {
   /** Records the stop, stops forwarding and the session, and closes the buffer. Idempotent. */
   stop(reason = 'agent stop'): Promise<void> {
     this.stopping ??= (async () => {
+      // No policy reload may start a new forwarder while stopping.
+      this.policyFile.dispose();
       await this.reconfiguring.catch(() => undefined);
       await this.session?.flush().catch(() => undefined);
       await this.recorder.drain();

@@ -1,7 +1,7 @@
 // Electron entry, the composition root: builds the Agent with the Electron adapters
 // (powerMonitor idle source, lock windows, OS session commands) and the tray. Everything
 // else lives in main/agent.ts and runs under plain Node too.
-import { app, ipcMain, powerMonitor } from 'electron';
+import { app, dialog, ipcMain, Menu, powerMonitor } from 'electron';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent } from './agent';
@@ -24,6 +24,8 @@ registerPagesScheme();
 
 async function main(): Promise<void> {
   await app.whenReady();
+  // No application menu: its Quit accelerator (Cmd+Q, Ctrl+Q) would take the lock down.
+  Menu.setApplicationMenu(null);
   applySecurityBaseline();
   handlePages(join(__dirname, '../../renderer'));
   const paths = defaultPaths();
@@ -48,9 +50,7 @@ async function main(): Promise<void> {
   } catch (err) {
     // Fail closed and say why; the help desk reads this in the log and the dialog.
     logger.error(`the agent cannot start: ${(err as Error).message}`);
-    const { dialog } = await import('electron');
-    dialog.showErrorBox('Clinical Workstation Agent cannot start', (err as Error).message);
-    app.exit(1);
+    fail(err);
     return;
   }
   const tray = new AgentTray(agent);
@@ -70,12 +70,41 @@ async function main(): Promise<void> {
   app.on('window-all-closed', () => {
     // A tray agent keeps running without windows.
   });
+  // A user cannot quit the agent (that would take the lock down); the OS shutting down, a
+  // service manager's SIGTERM, or the installer may.
+  let quitAllowed = false;
+  let quitting = false;
+  const allowQuit = (why: string): void => {
+    logger.info(`quitting: ${why}`);
+    quitAllowed = true;
+    app.quit();
+  };
+  powerMonitor.on('shutdown', () => allowQuit('the OS is shutting down'));
+  process.on('SIGTERM', () => allowQuit('SIGTERM'));
   app.on('before-quit', (event) => {
     event.preventDefault();
+    if (!quitAllowed) {
+      logger.warn('a request to quit the agent was refused: the agent keeps the workstation locked and audited');
+      return;
+    }
+    if (quitting) return;
+    quitting = true;
     tray.dispose();
-    presenter.dispose();
-    void Promise.allSettled([status?.close(), agent.stop('application quit')]).then(() => app.exit(0));
+    void Promise.allSettled([status?.close(), agent.stop('application quit')]).then(() => {
+      presenter.dispose();
+      app.exit(0);
+    });
   });
 }
 
-void main();
+function fail(err: unknown): void {
+  // Fail closed and say why; the help desk reads this in the dialog and the log.
+  const message = err instanceof Error ? err.message : String(err);
+  try {
+    dialog.showErrorBox('Clinical Workstation Agent cannot start', message);
+  } finally {
+    app.exit(1);
+  }
+}
+
+main().catch(fail);

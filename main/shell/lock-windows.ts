@@ -15,12 +15,17 @@ export class LockWindows implements LockPresenter {
   constructor(private readonly preloadPath = join(__dirname, '../../preload/index.js')) {}
 
   async showLock(info: { readonly reason: LockReason; readonly owner: string | null }): Promise<void> {
-    if (this.windows.length === 0) await this.open();
+    const loading = this.windows.length === 0 ? this.open() : Promise.resolve();
+    // Cover every display at once, before the page has loaded: the opaque window is the lock.
     for (const w of this.windows) {
       w.show();
       w.focus();
     }
-    this.send<LockState>('lock:state', { locked: true, reason: info.reason, owner: info.owner });
+    try {
+      await loading;
+    } finally {
+      this.send<LockState>('lock:state', { locked: true, reason: info.reason, owner: info.owner });
+    }
   }
 
   async hideLock(_info: { readonly user: string }): Promise<void> {
@@ -46,7 +51,8 @@ export class LockWindows implements LockPresenter {
     this.windows = [];
   }
 
-  private async open(): Promise<void> {
+  /** Creates the windows now; the returned promise settles when their pages have loaded. */
+  private open(): Promise<void> {
     const loads: Promise<void>[] = [];
     for (const display of screen.getAllDisplays()) {
       const w = new BrowserWindow({
@@ -69,7 +75,7 @@ export class LockWindows implements LockPresenter {
       this.windows.push(w);
       loads.push(w.loadURL(pageUrl('lock/index.html')));
     }
-    await Promise.all(loads);
+    return Promise.all(loads).then(() => undefined);
   }
 
   private send<T>(channel: string, payload: T): void {
