@@ -3,7 +3,7 @@
 // is reported with its path and reason, and both outcomes go to the audit log.
 import { createHash } from 'node:crypto';
 import { watch, watchFile, unwatchFile, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { AuditRecorder } from '../audit/recorder';
 import { DisposableStore, toDisposable, type Disposable } from '../disposable';
@@ -95,6 +95,8 @@ export class PolicyFile implements Disposable {
       if (!this.disposables.isDisposed) this.pollFile();
     });
     this.disposables.add(toDisposable(() => watcher.close()));
+    // A change between the last load() and the watch starting would otherwise go unseen.
+    this.scheduleReload();
   }
 
   dispose(): void {
@@ -105,6 +107,8 @@ export class PolicyFile implements Disposable {
     const listener = (): void => this.scheduleReload();
     watchFile(this.path, { persistent: false, interval: this.opts.pollMs ?? 2000 }, listener);
     this.disposables.add(toDisposable(() => unwatchFile(this.path, listener)));
+    // The poller takes its baseline asynchronously: a file written meanwhile would look unchanged.
+    this.scheduleReload();
   }
 
   private scheduleReload(): void {
@@ -127,6 +131,8 @@ export class PolicyFile implements Disposable {
       return this.reject(null, [`(file): cannot be read (${code ?? String(err)}); check that the agent's account may read ${this.path}`]);
     }
     const hash = createHash('sha256').update(bytes).digest('hex');
+    const unsafe = await writableByOthers(this.path);
+    if (unsafe) return this.reject(hash, [`(file): ${unsafe}`]);
     const parsed = parsePolicyText(bytes.toString('utf8'));
     if (parsed.ok) return this.accept(parsed.policy, this.path, hash);
     return this.reject(hash, parsed.errors);
@@ -176,4 +182,26 @@ export class PolicyFile implements Disposable {
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
+}
+
+/**
+ * A policy anyone can write is no policy: on POSIX the file must not be group- or
+ * world-writable and its folder not world-writable without the sticky bit. (On Windows
+ * the installer sets the folder's ACL; mode bits say nothing there.)
+ */
+async function writableByOthers(path: string): Promise<string | null> {
+  if (process.platform === 'win32') return null;
+  try {
+    const file = await stat(path);
+    if ((file.mode & 0o022) !== 0) {
+      return `the policy file can be changed by other accounts (mode ${(file.mode & 0o777).toString(8)}); IT: make it writable by its owner only (chmod 644) and owned by root`;
+    }
+    const dir = await stat(dirname(path));
+    if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0) {
+      return `the folder holding the policy file is writable by everyone (mode ${(dir.mode & 0o777).toString(8)}); IT: restrict it to administrators`;
+    }
+  } catch (err) {
+    return `cannot check the policy file's permissions (${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  return null;
 }

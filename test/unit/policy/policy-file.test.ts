@@ -3,7 +3,7 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULTS_SOURCE, PolicyFile, type PolicySnapshot } from '../../../main/policy/policy-file';
@@ -107,6 +107,23 @@ describe('policy file', () => {
     assert.equal(file.current.policy.session.lockAfterSeconds, 600);
   });
 
+  it('refuses a policy file other accounts could have written, keeping the policy in force', async (t) => {
+    if (process.platform === 'win32') {
+      t.skip('mode bits mean nothing on Windows; the installer sets the ACL');
+      return;
+    }
+    const { file, path, write } = setup();
+    write({ session: { lockAfterSeconds: 600 } });
+    await file.load();
+    write({ session: { lockAfterSeconds: 60 } });
+    chmodSync(path, 0o666);
+    const snap = await file.load();
+    assert.equal(snap.policy.session.lockAfterSeconds, 600);
+    assert.match(snap.errors[0] ?? '', /^\(file\): the policy file can be changed by other accounts \(mode 666\)/);
+    chmodSync(path, 0o644);
+    assert.equal((await file.load()).policy.session.lockAfterSeconds, 60);
+  });
+
   it('says which part of the file is broken when it is not JSON', async () => {
     const { file, write } = setup();
     write('{ "session": { "lockAfterSeconds": 300, } }');
@@ -146,11 +163,20 @@ describe('policy file', () => {
     cleanups.push(() => file.dispose());
     await file.load();
     file.watch();
-    const changed = new Promise<PolicySnapshot>((r) => (resolveChange = r));
+    // The ref'd timer also keeps the event loop alive: the agent's polling is unref'd on purpose.
+    let timer: NodeJS.Timeout | undefined;
+    const changed = new Promise<PolicySnapshot>((resolve, reject) => {
+      resolveChange = resolve;
+      timer = setTimeout(() => reject(new Error('the deployed file was not picked up within 5 s')), 5000);
+    });
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(dir, 'not-yet'));
     writeFileSync(path, JSON.stringify({ session: { profile: 'back-office' } }));
-    assert.equal((await changed).policy.session.profile, 'back-office');
+    try {
+      assert.equal((await changed).policy.session.profile, 'back-office');
+    } finally {
+      clearTimeout(timer);
+    }
   });
 
   it('finds the file through CWA_POLICY_FILE when no path is given', () => {
