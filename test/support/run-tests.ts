@@ -3,10 +3,11 @@
 // Usage: node dist/test/support/run-tests.js [substring-filter ...]
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const testRoot = resolve(__dirname, '..');
+const sourceRoot = resolve(__dirname, '../../../test');
 
 function findTests(dir: string): string[] {
   const out: string[] = [];
@@ -19,9 +20,10 @@ function findTests(dir: string): string[] {
 }
 
 const filters = process.argv.slice(2);
-const files = findTests(testRoot).filter(
-  (f) => filters.length === 0 || filters.some((needle) => relative(testRoot, f).includes(needle)),
-);
+const files = findTests(testRoot)
+  // A compiled test whose source was moved or deleted is stale output, not a test.
+  .filter((f) => existsSync(join(sourceRoot, relative(testRoot, f).replace(/\.js$/, '.ts'))))
+  .filter((f) => filters.length === 0 || filters.some((needle) => relative(testRoot, f).includes(needle)));
 if (files.length === 0) {
   console.error(`run-tests: no test file matches ${filters.join(' ') || '(all)'} under ${testRoot}`);
   process.exit(2);
