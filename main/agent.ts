@@ -1,7 +1,9 @@
 // The Agent: composes the audit buffer, policy, session controller, forwarder and buffer
 // monitor behind ports. No Electron here: main/index.ts wires Electron adapters in, and
 // main/headless.ts runs the same Agent under plain Node.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { openAuditBuffer } from './audit/open-buffer';
 import { SpoolingRecorder, type SpoolStatus } from './audit/spooling-recorder';
 import type { AuditStore, AuditStoreStats } from './audit/store';
@@ -249,7 +251,7 @@ export class Agent {
       session: phase ? { phase: phase.kind, owner: ownerOf(phase) } : null,
       audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
       forwarding: this.forwarder?.status() ?? null,
-      buffer: this.bufferMonitor?.check() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
+      buffer: this.bufferMonitor?.status() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
       lastErrors: [...this.errors],
     };
   }
@@ -272,4 +274,9 @@ export class Agent {
     })();
     return this.stopping;
   }
+}
+
+/** The agent's version, from the package.json shipped beside the compiled code. */
+export function readAgentVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 }

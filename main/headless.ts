@@ -1,9 +1,8 @@
 // The agent without Electron: audit buffer, policy, forwarding and the status socket under
 // plain Node (no lock window, no session enforcement). `npm start` uses it where no
 // Electron binary is available; it is also how the forwarding path is demonstrated.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Agent } from './agent';
+import { mkdirSync } from 'node:fs';
+import { Agent, readAgentVersion } from './agent';
 import { KeytarKeyStore } from './platform/keystore';
 import { createAgentLogger } from './platform/logger';
 import { defaultPaths } from './platform/paths';
@@ -13,7 +12,7 @@ async function main(): Promise<void> {
   const paths = defaultPaths();
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger = createAgentLogger({ logDir: paths.dataDir });
-  const version = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+  const version = readAgentVersion();
   let agent: Agent;
   try {
     agent = await Agent.start({ version, paths, keyStore: new KeytarKeyStore(paths.keychainService), logger });

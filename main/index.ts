@@ -2,9 +2,9 @@
 // (powerMonitor idle source, lock windows, OS session commands) and the tray. Everything
 // else lives in main/agent.ts and runs under plain Node too.
 import { app, dialog, ipcMain, Menu, powerMonitor } from 'electron';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Agent } from './agent';
+import { Agent, readAgentVersion } from './agent';
 import { badgeBurstSchema } from '../preload/contract';
 import { CommandOsSession } from './platform/os-session';
 import { systemClock } from './platform/clock';
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const paths = defaultPaths();
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger = createAgentLogger({ logDir: paths.dataDir });
-  const version = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+  const version = readAgentVersion();
   const presenter = new LockWindows();
   // Registered before the Agent's own power listeners, so time asleep is counted first.
   const clock = new SuspendAwareClock(systemClock);

@@ -1,7 +1,7 @@
 // The audit event: what callers give (AuditEventInput), what is signed (AuditEvent, its
 // canonical JSON), and what is stored and forwarded (SealedEvent: body + hash + sig).
 import { z } from 'zod';
-import { AUDIT_ACTIONS, type AuditAction, type Outcome } from './catalog';
+import { AUDIT_ACTIONS, catalogEntry, type AuditAction, type Outcome } from './catalog';
 
 /** Details carry ids, reasons and counts only: no PHI, no secrets, bounded in size. */
 export type AuditDetailValue = string | number | boolean | null | readonly string[];
@@ -87,4 +87,32 @@ export const auditEventSchema = z.strictObject({
 /** Parses a stored/forwarded body back into an event; throws a ZodError naming the field. */
 export function parseEventBody(body: string): AuditEvent {
   return auditEventSchema.parse(JSON.parse(body)) as AuditEvent;
+}
+
+/** Checks an input as the store does; returns `path: reason` lines, or null when valid. */
+export function auditInputProblems(input: AuditEventInput): string | null {
+  const parsed = auditEventInputSchema.safeParse(input);
+  if (parsed.success) return null;
+  return parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+}
+
+/** The one way an input becomes an event: catalog outcome, nulls for absent fields. */
+export function buildEvent(
+  input: AuditEventInput,
+  at: { readonly seq: number; readonly id: string; readonly time: string; readonly device: string; readonly keyId: string; readonly prevHash: string },
+): AuditEvent {
+  return {
+    v: EVENT_FORMAT_VERSION,
+    seq: at.seq,
+    id: at.id,
+    time: at.time,
+    device: at.device,
+    keyId: at.keyId,
+    action: input.action,
+    outcome: input.outcome ?? catalogEntry(input.action).outcome,
+    user: input.user ?? null,
+    method: input.method ?? null,
+    details: input.details ?? {},
+    prevHash: at.prevHash,
+  };
 }

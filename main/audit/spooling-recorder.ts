@@ -3,7 +3,7 @@
 // delays the audit trail instead of losing it. While spooling it reports a status flag;
 // on recovery it records `audit.recording_started` (why, since when, how many) first.
 import { AuditStoreError, type AuditErrorCode } from './errors';
-import { auditEventInputSchema, type AuditEvent, type AuditEventInput } from './event';
+import { auditInputProblems, type AuditEvent, type AuditEventInput } from './event';
 import type { AuditRecorder } from './recorder';
 import { DisposableStore, toDisposable } from '../disposable';
 import { systemClock, type Clock } from '../platform/clock';
@@ -72,8 +72,8 @@ export class SpoolingRecorder implements AuditRecorder {
 
   private spool(input: AuditEventInput): Promise<AuditEvent> {
     // Refuse a malformed event now, as the store would, so a later drain fails only as a whole.
-    const parsed = auditEventInputSchema.safeParse(input);
-    if (!parsed.success) return Promise.reject(new AuditStoreError('invalid-event', `Audit event rejected: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
+    const why = auditInputProblems(input);
+    if (why !== null) return Promise.reject(new AuditStoreError('invalid-event', `Audit event rejected: ${why}`));
     if (this.queue.length >= this.maxQueued) {
       this.lost++;
       return Promise.reject(new AuditStoreError('disk-full', `The audit event could not be recorded: the store refuses writes (${this.lastError ?? 'unknown'}) and ${this.maxQueued} events already wait in memory.`));

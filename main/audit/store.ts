@@ -4,12 +4,11 @@
 import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { catalogEntry } from './catalog';
 import { canonicalJson } from './canonical-json';
 import { AuditStoreError, isCorruption, writeError } from './errors';
 import {
-  auditEventInputSchema,
-  EVENT_FORMAT_VERSION,
+  auditInputProblems,
+  buildEvent,
   GENESIS_HASH,
   type AuditEvent,
   type AuditEventInput,
@@ -153,7 +152,12 @@ export class AuditStore implements AuditRecorder {
     readAfter: Statement<[number, number], EventRow>;
     timeOf: Statement<[number], { time: string }>;
     hashOf: Statement<[number], { hash: Buffer }>;
+    insertAck: Statement<[number, number, string]>;
+    cursor: Statement<[string], { through_seq: number }>;
+    setCursor: Statement<[string, number, number]>;
   };
+  /** Written once when the database was created; never changes. */
+  private readonly meta: { readonly device: string; readonly keyId: string; readonly publicKeyPem: string };
 
   private constructor(
     private readonly db: Db,
@@ -169,7 +173,14 @@ export class AuditStore implements AuditRecorder {
       readAfter: db.prepare('SELECT seq, body, hash, sig FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       timeOf: db.prepare('SELECT time FROM events WHERE seq = ?'),
       hashOf: db.prepare('SELECT hash FROM events WHERE seq = ?'),
+      insertAck: db.prepare('INSERT INTO acks (through_seq, acked_at_ms, source) VALUES (?, ?, ?)'),
+      cursor: db.prepare('SELECT through_seq FROM cursors WHERE name = ?'),
+      setCursor: db.prepare(
+        'INSERT INTO cursors (name, through_seq, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET through_seq = excluded.through_seq, updated_at_ms = excluded.updated_at_ms',
+      ),
     };
+    const meta = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
+    this.meta = { device: meta.get('device')?.value ?? '', keyId: meta.get('keyId')?.value ?? '', publicKeyPem: meta.get('publicKey')?.value ?? '' };
     this.sealAndInsert = db.transaction((batch: readonly PendingAppend[], from: ChainPoint) => this.sealBatch(batch, from));
     this.anchorPoint = this.readAnchor();
     const head = this.stmts.head.get();
@@ -261,11 +272,8 @@ export class AuditStore implements AuditRecorder {
     if (this.closed || this.identity === null) {
       return Promise.reject(new AuditStoreError('closed', `The audit store ${this.path} is ${this.closed ? 'closed' : 'open read-only'}; the event was not recorded.`));
     }
-    const parsed = auditEventInputSchema.safeParse(input);
-    if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-      return Promise.reject(new AuditStoreError('invalid-event', `Audit event rejected: ${why}`));
-    }
+    const why = auditInputProblems(input);
+    if (why !== null) return Promise.reject(new AuditStoreError('invalid-event', `Audit event rejected: ${why}`));
     return new Promise<AuditEvent>((resolve, reject) => {
       this.pending.push({ input, resolve, reject });
       if (!this.flushScheduled) {
@@ -329,20 +337,7 @@ export class AuditStore implements AuditRecorder {
     for (const { input } of batch) {
       seq++;
       const wall = this.clock.wallMs();
-      const event: AuditEvent = {
-        v: EVENT_FORMAT_VERSION,
-        seq,
-        id: uuidV7(wall),
-        time: new Date(wall).toISOString(),
-        device: deviceId,
-        keyId,
-        action: input.action,
-        outcome: input.outcome ?? catalogEntry(input.action).outcome,
-        user: input.user ?? null,
-        method: input.method ?? null,
-        details: input.details ?? {},
-        prevHash: prev,
-      };
+      const event = buildEvent(input, { seq, id: uuidV7(wall), time: new Date(wall).toISOString(), device: deviceId, keyId, prevHash: prev });
       const body = canonicalJson(event);
       const hash = chainHash(prev, body);
       this.stmts.insert.run(seq, event.time, event.action, body, hash, identity.sign(hash));
@@ -397,7 +392,7 @@ export class AuditStore implements AuditRecorder {
     }
     if (throughSeq <= this.ackedThrough) return;
     try {
-      this.db.prepare('INSERT INTO acks (through_seq, acked_at_ms, source) VALUES (?, ?, ?)').run(throughSeq, this.clock.wallMs(), source);
+      this.stmts.insertAck.run(throughSeq, this.clock.wallMs(), source);
     } catch (err) {
       throw writeError(err, this.path);
     }
@@ -410,15 +405,12 @@ export class AuditStore implements AuditRecorder {
 
   /** A delivery cursor for a lane without acknowledgements (syslog); 0 when unset. */
   cursor(name: string): number {
-    const row = this.db.prepare<[string], { through_seq: number }>('SELECT through_seq FROM cursors WHERE name = ?').get(name);
-    return row?.through_seq ?? 0;
+    return this.stmts.cursor.get(name)?.through_seq ?? 0;
   }
 
   setCursor(name: string, throughSeq: number): void {
     try {
-      this.db
-        .prepare('INSERT INTO cursors (name, through_seq, updated_at_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET through_seq = excluded.through_seq, updated_at_ms = excluded.updated_at_ms')
-        .run(name, throughSeq, this.clock.wallMs());
+      this.stmts.setCursor.run(name, throughSeq, this.clock.wallMs());
     } catch (err) {
       throw writeError(err, this.path);
     }
@@ -484,10 +476,10 @@ export class AuditStore implements AuditRecorder {
   }
 
   /** Device metadata as stored when the database was created. */
-  deviceMeta(): { device: string; keyId: string; publicKeyPem: string } {
-    const get = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?');
-    return { device: get.get('device')?.value ?? '', keyId: get.get('keyId')?.value ?? '', publicKeyPem: get.get('publicKey')?.value ?? '' };
+  deviceMeta(): { readonly device: string; readonly keyId: string; readonly publicKeyPem: string } {
+    return this.meta;
   }
+
 
   /** Commits what is pending, then closes. Appends after close() reject. */
   async close(): Promise<void> {

@@ -3,8 +3,7 @@
 // records instead of locking the test machine, and an in-memory AuditRecorder that
 // validates inputs exactly as the real store does.
 import { randomUUID } from 'node:crypto';
-import { catalogEntry } from '../../main/audit/catalog';
-import { auditEventInputSchema, EVENT_FORMAT_VERSION, GENESIS_HASH, type AuditEvent, type AuditEventInput } from '../../main/audit/event';
+import { auditInputProblems, buildEvent, GENESIS_HASH, type AuditEvent, type AuditEventInput } from '../../main/audit/event';
 import type { AuditRecorder } from '../../main/audit/recorder';
 import type { LockReason } from '../../main/session/effects';
 import type { StrongFactor } from '../../main/session/policy';
@@ -116,22 +115,9 @@ export class MemoryAuditRecorder implements AuditRecorder {
   }
   async record(input: AuditEventInput): Promise<AuditEvent> {
     if (this.failing) throw new Error('the audit store is closed');
-    const parsed = auditEventInputSchema.safeParse(input);
-    if (!parsed.success) throw new Error(`invalid audit input: ${parsed.error.message}`);
-    const event: AuditEvent = {
-      v: EVENT_FORMAT_VERSION,
-      seq: ++this.seq,
-      id: randomUUID(),
-      time: new Date().toISOString(),
-      device: 'test-device',
-      keyId: '0'.repeat(32),
-      action: input.action,
-      outcome: input.outcome ?? catalogEntry(input.action).outcome,
-      user: input.user ?? null,
-      method: input.method ?? null,
-      details: input.details ?? {},
-      prevHash: GENESIS_HASH,
-    };
+    const why = auditInputProblems(input);
+    if (why !== null) throw new Error(`invalid audit input: ${why}`);
+    const event = buildEvent(input, { seq: ++this.seq, id: randomUUID(), time: new Date().toISOString(), device: 'test-device', keyId: '0'.repeat(32), prevHash: GENESIS_HASH });
     this.log.push(event);
     return event;
   }
