@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openAuditBuffer } from './audit/open-buffer';
 import { SpoolingRecorder, type SpoolStatus } from './audit/spooling-recorder';
 import type { AuditStore, AuditStoreStats } from './audit/store';
-import { DisposableStore, toDisposable } from './disposable';
+import { DisposableStore, toDisposable, type Disposable } from './disposable';
 import { BufferMonitor, type BufferStatus } from './forward/buffer-monitor';
 import { Forwarder, type ForwarderStatus } from './forward/forwarder';
 import { HttpsTransport } from './forward/https-transport';
@@ -24,10 +24,21 @@ import type { AgentPaths } from './platform/paths';
 import { SessionController, type SessionStatusUpdate } from './session/controller';
 import type { SessionEvent } from './session/events';
 import type { IdleSource, LockPresenter, OsSession } from './session/ports';
-import { ownerOf } from './session/state';
+import { emergencyOf, ownerOf } from './session/state';
+import type { EnrolView, LockView, Sequenced } from '../preload/contract';
+import { CredentialChecker } from './auth/credential-checker';
+import { DirectoryAdmin } from './auth/directory-admin';
+import { DirectoryKeyError, loadDirectoryKeys, type DirectoryKeys } from './auth/directory-key';
+import { Enrollment } from './auth/enrollment';
+import { LocalDirectory } from './auth/local-directory';
+import { LockScreen } from './auth/lock-screen';
+import { FailureLedger } from './auth/lockout';
+import { resolveUserVerification, rpIdOf, type ResolvedUserVerification } from './auth/policy';
+import { WebAuthnService } from './auth/webauthn';
 
 export interface AgentSessionPorts {
   readonly idle: IdleSource;
+  /** The lock windows (Electron) — the agent's lock screen drives them and renders views for them. */
   readonly presenter: LockPresenter;
   readonly os: OsSession;
 }
@@ -44,6 +55,19 @@ export interface AgentOptions {
   readonly session?: AgentSessionPorts;
   /** How often acknowledged rows past retention are purged. */
   readonly purgeIntervalMs?: number;
+  /** The OS whose WebAuthn rules apply (tests); defaults to this one. */
+  readonly platform?: NodeJS.Platform;
+}
+
+export interface AuthStatus {
+  readonly directoryVersion: number;
+  readonly enrolledUsers: number;
+  /** Which organisation key the badge tokens use (a fingerprint), or why there is none. */
+  readonly directoryKey: { readonly ok: true; readonly keyId: string } | { readonly ok: false; readonly problem: string };
+  readonly origin: string;
+  readonly rpId: string;
+  readonly userVerification: ResolvedUserVerification;
+  readonly emergency: { readonly user: string; readonly expiresAt: string; readonly reason: string } | null;
 }
 
 export interface AgentError {
@@ -63,6 +87,7 @@ export interface AgentStatus {
   /** Null when no upstream is configured in policy. */
   readonly forwarding: ForwarderStatus | null;
   readonly buffer: BufferStatus;
+  readonly auth: AuthStatus;
   readonly lastErrors: readonly AgentError[];
 }
 
@@ -73,6 +98,17 @@ export class Agent {
   private forwarder: Forwarder | null = null;
   private bufferMonitor: BufferMonitor | null = null;
   private session: SessionController | null = null;
+  private directory!: LocalDirectory;
+  private directoryKeys: DirectoryKeys | null = null;
+  private directoryKeyProblem: string | null = null;
+  private directoryInfo = { version: 0, users: 0 };
+  private checker!: CredentialChecker;
+  private ledger!: FailureLedger;
+  /** The lock page's flow; null in headless mode (no session enforcement). */
+  lockScreen: LockScreen | null = null;
+  enrollment: Enrollment | null = null;
+  private readonly lockViewListeners = new Set<(view: Sequenced<LockView>) => void>();
+  private readonly enrolViewListeners = new Set<(view: Sequenced<EnrolView>) => void>();
   private readonly errors: AgentError[] = [];
   private readonly startedAt: string;
   private reconfiguring: Promise<void> = Promise.resolve();
@@ -129,16 +165,44 @@ export class Agent {
     this.policyFile.watch();
     this.disposables.add(this.policyFile);
     if (snapshot.errors.length > 0) this.noteError('policy', `policy file rejected at start; using ${snapshot.source}: ${snapshot.errors.join('; ')}`);
+    await this.startAuth();
     if (this.opts.session) {
+      const clock = this.opts.clock ?? systemClock;
+      const policy = () => this.policyFile.current.policy;
+      const onError = (area: string, message: string) => this.noteError(area, message);
+      const lockScreen = new LockScreen({
+        windows: this.opts.session.presenter,
+        checker: this.checker,
+        policy,
+        clock,
+        onView: (view) => emit(this.lockViewListeners, view),
+        onError,
+      });
+      this.lockScreen = this.disposables.add(lockScreen);
+      lockScreen.setDirectoryEmpty(this.directoryInfo.users === 0);
+      this.enrollment = this.disposables.add(
+        new Enrollment({
+          checker: this.checker,
+          directory: this.directory,
+          keys: () => this.keys(),
+          recorder: this.recorder,
+          policy,
+          clock,
+          onView: (view) => emit(this.enrolViewListeners, view),
+          onDirectoryChanged: () => void this.refreshDirectoryInfo(),
+          onError,
+        }),
+      );
       this.session = new SessionController({
         policy: snapshot.policy.session,
         idle: this.opts.session.idle,
-        clock: this.opts.clock ?? systemClock,
-        presenter: this.opts.session.presenter,
+        clock,
+        presenter: lockScreen,
         os: this.opts.session.os,
         audit: this.recorder,
         onStatus: (u) => this.onSessionStatus(u),
       });
+      lockScreen.attach(this.session);
       this.disposables.add(this.session);
       await this.session.start();
     }
@@ -151,6 +215,74 @@ export class Agent {
     // A change that landed while booting was ignored above: apply it now.
     if (this.policyFile.current.hash !== snapshot.hash) this.applyPolicy(this.policyFile.current);
     logger.info(`agent ${this.opts.version} started: device ${this.store.deviceMeta().device}, policy from ${snapshot.source}, audit buffer ${this.opts.paths.auditDb}`);
+  }
+
+  /** The directory, the organisation key and the checks behind every sign-in. */
+  private async startAuth(): Promise<void> {
+    const clock = this.opts.clock ?? systemClock;
+    const db = this.store.sharedConnection();
+    this.directory = new LocalDirectory(db, clock);
+    try {
+      this.directoryKeys = await loadDirectoryKeys(this.opts.keyStore, { directoryEmpty: await this.directory.isEmpty() });
+    } catch (err) {
+      if (!(err instanceof DirectoryKeyError)) throw err;
+      // Fail closed for badges and PINs, but keep locking and auditing.
+      this.directoryKeyProblem = err.message;
+      this.noteError('directory', err.message);
+    }
+    const policy = () => this.policyFile.current.policy;
+    this.checker = new CredentialChecker({
+      directory: this.directory,
+      keys: () => this.keys(),
+      ledger: (this.ledger = new FailureLedger(db, () => policy().auth.pin, clock)),
+      webauthn: new WebAuthnService({ policy: () => policy().auth, clock, platform: this.opts.platform }),
+      recorder: this.recorder,
+      clock,
+    });
+    await this.refreshDirectoryInfo();
+  }
+
+  /** Directory administration in this process (agentctl runs its own against the database). */
+  directoryAdmin(via: string): DirectoryAdmin {
+    return new DirectoryAdmin({
+      directory: this.directory,
+      keys: () => this.keys(),
+      recorder: this.recorder,
+      ledger: this.ledger,
+      pinPolicy: () => this.policy().auth.pin,
+      via,
+    });
+  }
+
+  /** The directory changed outside the lock screen (administration): refresh what status and the page show. */
+  directoryChanged(): Promise<void> {
+    return this.refreshDirectoryInfo();
+  }
+
+  private keys(): DirectoryKeys {
+    if (this.directoryKeys) return this.directoryKeys;
+    throw new DirectoryKeyError('missing', this.directoryKeyProblem ?? 'the organisation directory key is not loaded');
+  }
+
+  private async refreshDirectoryInfo(): Promise<void> {
+    this.directoryInfo = { version: await this.directory.version(), users: await this.directory.count() };
+    this.lockScreen?.setDirectoryEmpty(this.directoryInfo.users === 0);
+  }
+
+  /** Lock views for every lock window (Electron) or the browser harness. */
+  onLockView(listener: (view: Sequenced<LockView>) => void): Disposable {
+    this.lockViewListeners.add(listener);
+    return toDisposable(() => this.lockViewListeners.delete(listener));
+  }
+
+  onEnrolView(listener: (view: Sequenced<EnrolView>) => void): Disposable {
+    this.enrolViewListeners.add(listener);
+    return toDisposable(() => this.enrolViewListeners.delete(listener));
+  }
+
+  /** The policy in force (the last valid one). */
+  policy(): AgentPolicy {
+    return this.policyFile.current.policy;
   }
 
   /** Session events from the shell (tray lock, lock page) go through here. */
@@ -242,6 +374,9 @@ export class Agent {
     const snap = this.policyFile.current;
     const durability = this.store.durability();
     const phase = this.session?.state.phase;
+    const policy = snap.policy.auth;
+    const em = phase ? emergencyOf(phase) : null;
+    const clock = this.opts.clock ?? systemClock;
     return {
       version: this.opts.version,
       deviceId: meta.device,
@@ -252,6 +387,15 @@ export class Agent {
       audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
       forwarding: this.forwarder?.status() ?? null,
       buffer: this.bufferMonitor?.status() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
+      auth: {
+        directoryVersion: this.directoryInfo.version,
+        enrolledUsers: this.directoryInfo.users,
+        directoryKey: this.directoryKeys ? { ok: true, keyId: this.directoryKeys.keyId } : { ok: false, problem: this.directoryKeyProblem ?? 'not loaded' },
+        origin: policy.origin,
+        rpId: rpIdOf(policy),
+        userVerification: resolveUserVerification(policy, this.opts.platform ?? process.platform),
+        emergency: em ? { user: em.user, reason: em.reason, expiresAt: new Date(clock.wallMs() + Math.max(0, em.expiresAt - clock.monotonicMs())).toISOString() } : null,
+      },
       lastErrors: [...this.errors],
     };
   }
@@ -274,6 +418,10 @@ export class Agent {
     })();
     return this.stopping;
   }
+}
+
+function emit<V>(listeners: ReadonlySet<(view: V) => void>, view: V): void {
+  for (const l of listeners) l(view);
 }
 
 /** The agent's version, from the package.json shipped beside the compiled code. */

@@ -5,7 +5,9 @@ import { app, dialog, ipcMain, Menu, powerMonitor } from 'electron';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, readAgentVersion } from './agent';
-import { badgeBurstSchema } from '../preload/contract';
+import { agentHandlers, handleRequest } from './agent-handlers';
+import { REQUEST_CHANNELS } from '../preload/contract';
+import { DEFAULT_AGENT_POLICY } from './policy/schema';
 import { CommandOsSession } from './platform/os-session';
 import { systemClock } from './platform/clock';
 import { SuspendAwareClock } from './platform/suspend-aware-clock';
@@ -13,26 +15,28 @@ import { KeytarKeyStore } from './platform/keystore';
 import { createAgentLogger } from './platform/logger';
 import { defaultPaths } from './platform/paths';
 import { LockWindows } from './shell/lock-windows';
-import { handlePages, registerPagesScheme } from './shell/pages-protocol';
+import { handlePages } from './shell/pages-protocol';
 import { PowerMonitorIdleSource } from './shell/power-idle-source';
 import { applySecurityBaseline, isTrustedSender } from './shell/security';
 import { AgentTray } from './shell/tray';
 import { startStatusServer, type StatusServer } from './status/status-server';
 
 if (!app.requestSingleInstanceLock()) app.exit(0);
-registerPagesScheme();
 
 async function main(): Promise<void> {
   await app.whenReady();
   // No application menu: its Quit accelerator (Cmd+Q, Ctrl+Q) would take the lock down.
   Menu.setApplicationMenu(null);
-  applySecurityBaseline();
-  handlePages(join(__dirname, '../../renderer'));
+  // The pages origin comes from policy once the agent runs; until then the default.
+  let agentRef: Agent | null = null;
+  const origin = () => (agentRef ? agentRef.policy().auth.origin : DEFAULT_AGENT_POLICY.auth.origin);
+  applySecurityBaseline(origin);
+  handlePages(join(__dirname, '../pages'), origin);
   const paths = defaultPaths();
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger = createAgentLogger({ logDir: paths.dataDir });
   const version = readAgentVersion();
-  const presenter = new LockWindows();
+  const presenter = new LockWindows(origin);
   // Registered before the Agent's own power listeners, so time asleep is counted first.
   const clock = new SuspendAwareClock(systemClock);
   powerMonitor.on('suspend', () => clock.noteSuspend());
@@ -53,6 +57,15 @@ async function main(): Promise<void> {
     fail(err);
     return;
   }
+  agentRef = agent;
+  agent.onLockView((view) => presenter.sendLockView(view));
+  agent.onEnrolView((view) => presenter.sendEnrolView(view));
+  const handlers = agentHandlers(agent);
+  for (const channel of REQUEST_CHANNELS) {
+    ipcMain.handle(channel, (event, payload: unknown) =>
+      isTrustedSender(event, origin()) ? handleRequest(handlers, channel, payload) : { ok: false, error: 'refused: not one of the agent pages' },
+    );
+  }
   const tray = new AgentTray(agent);
   let status: StatusServer | null = null;
   try {
@@ -60,12 +73,6 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.warn(`status socket not started: ${(err as Error).message}`);
   }
-  ipcMain.handle('lock:badge-burst', (event, raw: unknown) => {
-    if (!isTrustedSender(event)) return { accepted: false, message: 'refused' };
-    const parsed = badgeBurstSchema.safeParse(raw);
-    if (!parsed.success) return { accepted: false, message: 'That did not look like a badge. Please tap again.' };
-    return { accepted: false, message: 'Badge enrollment is not set up on this workstation yet. Ask IT.' };
-  });
   powerMonitor.on('resume', () => agent.networkChanged());
   app.on('window-all-closed', () => {
     // A tray agent keeps running without windows.

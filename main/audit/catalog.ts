@@ -76,12 +76,14 @@ export const CATALOG = {
 
   // Authentication
   'auth.badge.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-badge', 'Badge accepted')], 'A badge tap identified an enrolled user.'),
-  'auth.badge.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-badge', 'Badge rejected')], 'A badge tap was rejected (details.kind: unknown-badge, disabled-user, malformed).', { outcome: 4 }),
+  'auth.badge.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-badge', 'Badge rejected')], 'A badge tap was refused (details.kind: unknown-badge, revoked-badge, revoked-user, locked-out, not-enroller; details.purpose). Never the card number.', { outcome: 4 }),
   'auth.pin.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-pin', 'PIN accepted')], 'The PIN was correct.'),
-  'auth.pin.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-pin', 'PIN rejected')], 'The PIN was rejected (details.kind: wrong-pin, locked-out, expired).', { outcome: 4 }),
-  'auth.fido.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-fido2', 'FIDO2 assertion accepted')], 'A FIDO2/WebAuthn assertion verified.'),
-  'auth.fido.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-fido2', 'FIDO2 assertion rejected')], 'A FIDO2 assertion failed (details.kind: bad-signature, counter-regressed, unknown-credential, challenge-mismatch, user-verification-missing, timeout, cancelled).', { outcome: 4 }),
+  'auth.pin.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-pin', 'PIN rejected')], 'The PIN was rejected (details.kind: wrong-pin, locked-out; details.triesLeft). Never the PIN.', { outcome: 4 }),
+  'auth.fido.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-fido2', 'FIDO2 assertion accepted')], 'A FIDO2/WebAuthn assertion verified (details.userVerification: authenticator = the key checked its PIN, agent-pin = key presence + the agent PIN).'),
+  'auth.fido.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-fido2', 'FIDO2 assertion rejected')], 'A FIDO2 assertion failed (details.kind: bad-signature, counter-regressed, unknown-credential, revoked-credential, replayed, challenge-expired, challenge-unknown, origin-mismatch, rp-id-mismatch, user-verification-missing, timeout, cancelled, not-allowed).', { outcome: 4 }),
+  'auth.fido.clone_suspected': entry(SECURITY_ALERT, [NODE_AUTHENTICATION, cwa('auth-fido2-clone', 'Security key counter regressed')], "A security key's signature counter did not increase: a cloned key may be in use (details.credential).", { outcome: 8, urgent: true }),
   'auth.lockout': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED, cwa('auth-lockout', 'User locked out')], 'Too many failures: the user is locked out for details.seconds.', { outcome: 8, urgent: true }),
+  'auth.lockout_cleared': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED, cwa('auth-lockout-cleared', 'Lockout cleared')], 'IT cleared a lockout before it expired (details.subject, details.via).', { actionCode: 'U' }),
 
   // Break-glass (emergency access)
   'breakglass.start': entry(SECURITY_ALERT, [EMERGENCY_OVERRIDE_STARTED], 'Emergency access started (details.reason, details.expiresInSeconds).', { urgent: true }),
@@ -89,10 +91,11 @@ export const CATALOG = {
   'breakglass.expire': entry(SECURITY_ALERT, [EMERGENCY_OVERRIDE_STOPPED, cwa('breakglass-expired', 'Emergency access expired')], 'Emergency access reached its time limit and ended in lock.', { urgent: true }),
 
   // Enrollment
-  'enrollment.user_added': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A user was enrolled on this workstation.', { actionCode: 'C' }),
-  'enrollment.user_removed': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A user was removed from this workstation.', { actionCode: 'D' }),
-  'enrollment.credential_added': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A badge, PIN or FIDO2 credential was added (details.kind).', { actionCode: 'C' }),
-  'enrollment.credential_removed': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A credential was removed (details.kind).', { actionCode: 'D' }),
+  // Enrolment: `user` is the enroller (or null for agentctl run by IT), details.subject the person enrolled.
+  'enrollment.user_added': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A user was enrolled (details.subject, details.roles, details.via).', { actionCode: 'C' }),
+  'enrollment.user_removed': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A user was revoked: their badges and keys stop working at the next tap (details.subject, details.via).', { actionCode: 'D' }),
+  'enrollment.credential_added': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A badge, PIN or FIDO2 credential was added or replaced (details.subject, details.kind).', { actionCode: 'C' }),
+  'enrollment.credential_removed': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A badge or FIDO2 credential was revoked (details.subject, details.kind).', { actionCode: 'D' }),
 
   // Policy
   'policy.loaded': entry(SECURITY_ALERT, [SECURITY_CONFIGURATION], 'A policy was loaded (details.source, details.hash).'),

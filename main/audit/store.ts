@@ -475,6 +475,16 @@ export class AuditStore implements AuditRecorder {
     };
   }
 
+  /**
+   * The encrypted connection, for the other tables of this database (the directory and the
+   * failure ledger, migration 002). better-sqlite3 is synchronous, so their statements never
+   * interleave with a group commit; they must not hold a transaction across an await.
+   */
+  sharedConnection(): Db {
+    if (this.closed) throw new AuditStoreError('closed', `The audit store ${this.path} is closed.`);
+    return this.db;
+  }
+
   /** Device metadata as stored when the database was created. */
   deviceMeta(): { readonly device: string; readonly keyId: string; readonly publicKeyPem: string } {
     return this.meta;

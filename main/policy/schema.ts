@@ -2,6 +2,7 @@
 // composes them. `{}` parses to safe defaults everywhere; unknown keys are errors, so a
 // misspelt setting is reported instead of silently ignored.
 import { z } from 'zod';
+import { authPolicySchema } from '../auth/policy';
 import { forwardPolicySchema } from '../forward/policy';
 import { syslogPolicySchema, syslogRetentionIssue } from '../forward/syslog-policy';
 import { sessionPolicySchema } from '../session/policy';
@@ -11,6 +12,7 @@ export const agentPolicySchema = z
     session: sessionPolicySchema.prefault({}),
     forwarding: forwardPolicySchema.prefault({}),
     syslog: syslogPolicySchema.optional(),
+    auth: authPolicySchema.prefault({}),
   })
   .superRefine((policy, ctx) => {
     const issue = syslogRetentionIssue(policy.syslog, policy.forwarding.https !== undefined);

@@ -3,6 +3,9 @@
 import type { AuditEventInput } from '../audit/event';
 import type { LogoffAction, StrongFactor } from './policy';
 
+/** What the lock page must collect after a badge: a strong factor, or (grace path over another owner) a confirmation. */
+export type FactorRequest = StrongFactor | 'confirm-switch';
+
 export type LockReason =
   | 'startup'
   | 'idle'
@@ -28,7 +31,7 @@ export type SessionEffect =
   /** Overlay on every display; `osLock` also locks the OS session. */
   | { readonly type: 'lock'; readonly reason: LockReason; readonly owner: string | null; readonly osLock: boolean }
   | { readonly type: 'unlock'; readonly user: string }
-  | { readonly type: 'request-factor'; readonly user: string; readonly factor: StrongFactor }
+  | { readonly type: 'request-factor'; readonly user: string; readonly factor: FactorRequest }
   | { readonly type: 'logoff'; readonly user: string; readonly reason: LogoffReason; readonly action: LogoffAction }
   | { readonly type: 'audit'; readonly input: AuditEventInput }
   | { readonly type: 'set-timer'; readonly timer: TimerName; readonly at: number }

@@ -3,7 +3,7 @@
 // executes its effects. It never throws; an unexpected fault fails closed (lock).
 import type { AuditAction, Outcome } from '../audit/catalog';
 import { auditEventInputSchema, type AuditDetails } from '../audit/event';
-import type { SessionEffect, LockReason, LogoffReason, TimerName } from './effects';
+import type { FactorRequest, SessionEffect, LockReason, LogoffReason, TimerName } from './effects';
 import type { SessionEvent } from './events';
 import { sessionPolicySchema, type SessionPolicy, type StrongFactor } from './policy';
 import {
@@ -279,18 +279,34 @@ function onBadge(t: Transition, event: Extract<SessionEvent, { type: 'badge' }>)
     lock(t, 'other-badge', 'badge', t.now, { by: user });
     return;
   }
-  if (withinGrace(t.s, user)) {
+  const owner = ownerOf(phase);
+  const takeover = owner !== null && owner !== user;
+  if (withinGrace(t.s, user) && !takeover) {
     t.audit('auth.badge.success', { user, method: 'badge', details: { next: 'unlock' } });
     unlock(t, user, 'badge', 'grace');
     return;
   }
-  const factor = t.policy.strongFactor;
-  t.audit('auth.badge.success', { user, method: 'badge', details: { next: factor } });
-  endOtherOwner(t, user, 'badge');
-  const pending: PendingAuth = { user, since: t.now };
-  const after = t.phase;
-  t.set(after.kind === 'locked' ? { ...after, pending } : { kind: 'logged-off', since: after.since, pending });
-  t.emit({ type: 'request-factor', user, factor });
+  // The owner's session ends only once the new user has proven who they are (a stray or
+  // malicious tap must not end it): a strong factor, or on the grace path a confirmation.
+  const awaiting: FactorRequest = withinGrace(t.s, user) ? 'confirm-switch' : t.policy.strongFactor;
+  t.audit('auth.badge.success', { user, method: 'badge', details: { next: awaiting, ...(takeover ? { owner } : {}) } });
+  const pending: PendingAuth = { user, since: t.now, awaiting };
+  t.set(phase.kind === 'locked' ? { ...phase, pending } : { kind: 'logged-off', since: phase.since, pending });
+  t.emit({ type: 'request-factor', user, factor: awaiting });
+}
+
+function onSwitchConfirm(t: Transition, event: Extract<SessionEvent, { type: 'switch-confirm' }>): void {
+  const user = event.user;
+  if (!isValidUserId(user)) return refuse(t, event, 'malformed user id');
+  const pending = pendingOf(t.phase);
+  if (pending === null || pending.user !== user || pending.awaiting !== 'confirm-switch') return refuse(t, event, 'no badge tap is waiting for this confirmation', user);
+  if (!withinGrace(t.s, user)) return refuse(t, event, 'the grace window ended; the strong factor is needed', user);
+  unlock(t, user, 'badge', 'grace');
+}
+
+function onAuthCancel(t: Transition): void {
+  const phase = t.phase;
+  if ((phase.kind === 'locked' || phase.kind === 'logged-off') && phase.pending !== null) t.set({ ...phase, pending: null });
 }
 
 function failureKind(kind: unknown): string {
@@ -304,13 +320,19 @@ function onFactor(t: Transition, event: Extract<SessionEvent, { type: 'pin-ok' |
   if (!isValidUserId(user)) return refuse(t, event, 'malformed user id');
   if (!ok) {
     const kind = failureKind((event as { kind?: unknown }).kind);
-    t.audit(factor === 'pin' ? 'auth.pin.failure' : 'auth.fido.failure', { user, method: `badge+${factor}`, details: { kind } });
+    const triesLeft = (event as { triesLeft?: unknown }).triesLeft;
+    t.audit(factor === 'pin' ? 'auth.pin.failure' : 'auth.fido.failure', {
+      user,
+      method: `badge+${factor}`,
+      details: { kind, ...(typeof triesLeft === 'number' && Number.isSafeInteger(triesLeft) && triesLeft >= 0 ? { triesLeft } : {}) },
+    });
     return;
   }
   const pending = pendingOf(t.phase);
   if (pending === null || pending.user !== user) return refuse(t, event, `no badge tap is waiting for this user's ${factor}`, user);
   if (factor === 'pin' && t.policy.strongFactor === 'fido2') return refuse(t, event, 'policy requires a FIDO2 security key after the badge', user);
-  t.audit(factor === 'pin' ? 'auth.pin.success' : 'auth.fido.success', { user, method: `badge+${factor}` });
+  const uv = event.type === 'fido-ok' && (event.uv === 'authenticator' || event.uv === 'agent-pin') ? event.uv : null;
+  t.audit(factor === 'pin' ? 'auth.pin.success' : 'auth.fido.success', { user, method: `badge+${factor}`, ...(uv ? { details: { userVerification: uv } } : {}) });
   t.s = { ...t.s, strongAuthAt: pruneStrongAuth(t.s, user) };
   unlock(t, user, factor === 'pin' ? 'badge+pin' : 'badge+fido2', 'strong-auth');
 }
@@ -344,7 +366,12 @@ function onBreakglassStart(t: Transition, event: Extract<SessionEvent, { type: '
     lastInputAt: Math.max(t.s.lastInputAt, t.now),
   };
   t.emit({ type: 'unlock', user });
-  t.audit('breakglass.start', { user, method: 'breakglass', details: { reason: trimmed, expiresInSeconds: secondsOf(maxMs), extended: false } });
+  const factor = typeof event.factor === 'string' && /^[a-z0-9+-]{1,32}$/.test(event.factor) ? event.factor : null;
+  t.audit('breakglass.start', {
+    user,
+    method: 'breakglass',
+    details: { reason: trimmed, expiresInSeconds: secondsOf(maxMs), extended: false, ...(factor ? { factor } : {}) },
+  });
   t.audit('session.unlock', { user, method: 'breakglass', details: { reason: 'breakglass', newSession } });
 }
 
@@ -392,6 +419,10 @@ function applyEvent(t: Transition, event: SessionEvent): void {
     case 'fido-ok':
     case 'fido-fail':
       return onFactor(t, event);
+    case 'switch-confirm':
+      return onSwitchConfirm(t, event);
+    case 'auth-cancel':
+      return onAuthCancel(t);
     case 'manual-lock':
       if (isOpen(phase)) lock(t, 'manual', event.via === 'hotkey' ? 'hotkey' : 'tray');
       return;

@@ -10,9 +10,14 @@ export type SessionEvent =
   /** A badge tap, already resolved to an enrolled user id. */
   | { readonly type: 'badge'; readonly user: string }
   | { readonly type: 'pin-ok'; readonly user: string }
-  | { readonly type: 'pin-fail'; readonly user: string; readonly kind?: string }
-  | { readonly type: 'fido-ok'; readonly user: string }
-  | { readonly type: 'fido-fail'; readonly user: string; readonly kind?: string }
+  | { readonly type: 'pin-fail'; readonly user: string; readonly kind?: string; readonly triesLeft?: number }
+  /** `uv`: how user verification was obtained (the key's own PIN, or the agent's PIN after key presence). */
+  | { readonly type: 'fido-ok'; readonly user: string; readonly uv?: 'authenticator' | 'agent-pin' }
+  | { readonly type: 'fido-fail'; readonly user: string; readonly kind?: string; readonly triesLeft?: number }
+  /** The tapped-in user confirmed that their badge-only sign-in ends the owner's session. */
+  | { readonly type: 'switch-confirm'; readonly user: string }
+  /** The lock page gave up on the pending sign-in (cancel, timeout): the pending tap is forgotten. */
+  | { readonly type: 'auth-cancel' }
   | { readonly type: 'manual-lock'; readonly via: 'tray' | 'hotkey' }
   /** An explicit tap-out (the lock page's "tap out" with the owner's badge). */
   | { readonly type: 'tap-out'; readonly user: string }
@@ -21,7 +26,8 @@ export type SessionEvent =
   /** The OS locked its screen (lid close, Win+L, screensaver lock). */
   | { readonly type: 'os-lock' }
   | { readonly type: 'policy'; readonly policy: SessionPolicy }
-  | { readonly type: 'breakglass-start'; readonly user: string; readonly reason: string }
+  /** `factor`: what the user proved before break-glass (recorded with the start). */
+  | { readonly type: 'breakglass-start'; readonly user: string; readonly reason: string; readonly factor?: string }
   | { readonly type: 'breakglass-extend'; readonly reason: string }
   | { readonly type: 'breakglass-end' };
 

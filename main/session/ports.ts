@@ -2,8 +2,7 @@
 // (LockPresenter on screen, OsSession in the OS). Electron provides the production
 // adapters in main/shell; the OS commands live in main/platform/os-session.ts.
 import type { Disposable } from '../disposable';
-import type { LockReason } from './effects';
-import type { StrongFactor } from './policy';
+import type { FactorRequest, LockReason } from './effects';
 
 export type PowerEvent = 'suspend' | 'resume' | 'lock-screen' | 'unlock-screen';
 
@@ -21,8 +20,8 @@ export interface LockPresenter {
   hideLock(info: { readonly user: string }): Promise<void>;
   showWarning(info: { readonly secondsLeft: number }): void;
   hideWarning(): void;
-  /** Asks the lock page for the strong factor after a badge tap. */
-  requestFactor(info: { readonly user: string; readonly factor: StrongFactor }): void;
+  /** Asks the lock page for the strong factor (or the switch confirmation) after a badge tap. */
+  requestFactor(info: { readonly user: string; readonly factor: FactorRequest }): void;
 }
 
 /** A program and its arguments, run directly (never through a shell). */

@@ -1,5 +1,6 @@
 // The session engine's state: one phase (a discriminated union) plus what the engine
 // needs across phases. All times are monotonic milliseconds (Clock.monotonicMs).
+import type { FactorRequest } from './effects';
 import type { SessionPolicy } from './policy';
 
 /** How an unlocked session was entered; also the audit `method`. */
@@ -36,6 +37,7 @@ export interface WarningPhase {
 export interface PendingAuth {
   readonly user: string;
   readonly since: number;
+  readonly awaiting: FactorRequest;
 }
 
 /** The owner's session is kept behind the lock overlay; only the owner can reopen it. */

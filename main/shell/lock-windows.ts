@@ -1,49 +1,53 @@
-// The LockPresenter adapter: one frameless, always-on-top, content-protected lock window
-// per display, sandboxed, showing renderer/lock. The warning countdown goes to the same
-// windows. Windows are created on demand and registered for disposal.
+// The lock windows: one frameless, always-on-top, content-protected, sandboxed window per
+// display showing the lock page on the agent's origin. The lock screen (main/auth) decides
+// what they show; this adapter puts them up, takes them down and delivers each view.
 import { BrowserWindow, screen } from 'electron';
 import { join } from 'node:path';
+import type { EnrolView, LockView, Sequenced } from '../../preload/contract';
 import type { LockPresenter } from '../session/ports';
-import type { LockReason } from '../session/effects';
-import type { StrongFactor } from '../session/policy';
-import type { LockState, Warning } from '../../preload/contract';
-import { pageUrl } from './pages-protocol';
+import { PAGES_PARTITION, pageUrl } from './pages-protocol';
 
 export class LockWindows implements LockPresenter {
   private windows: BrowserWindow[] = [];
+  private lastView: Sequenced<LockView> | null = null;
 
-  constructor(private readonly preloadPath = join(__dirname, '../../preload/index.js')) {}
+  constructor(
+    private readonly origin: () => string,
+    private readonly preloadPath = join(__dirname, '../../preload/index.js'),
+  ) {}
 
-  async showLock(info: { readonly reason: LockReason; readonly owner: string | null }): Promise<void> {
+  async showLock(): Promise<void> {
     const loading = this.windows.length === 0 ? this.open() : Promise.resolve();
     // Cover every display at once, before the page has loaded: the opaque window is the lock.
     for (const w of this.windows) {
       w.show();
       w.focus();
     }
-    try {
-      await loading;
-    } finally {
-      this.send<LockState>('lock:state', { locked: true, reason: info.reason, owner: info.owner });
-    }
+    await loading;
   }
 
-  async hideLock(_info: { readonly user: string }): Promise<void> {
-    this.send<LockState>('lock:state', { locked: false, reason: null, owner: null });
+  async hideLock(): Promise<void> {
     for (const w of this.windows) w.destroy();
     this.windows = [];
   }
 
-  showWarning(info: { readonly secondsLeft: number }): void {
-    this.send<Warning>('lock:warning', { secondsLeft: info.secondsLeft });
+  showWarning(): void {
+    // The warning countdown while unlocked is a window of its own (the shell issue).
   }
 
-  hideWarning(): void {
-    this.send<Warning>('lock:warning', { secondsLeft: null });
+  hideWarning(): void {}
+
+  requestFactor(): void {
+    // The view that follows says which factor; see sendLockView.
   }
 
-  requestFactor(_info: { readonly user: string; readonly factor: StrongFactor }): void {
-    // The strong-factor prompt belongs to the lock page's tap-in flow.
+  sendLockView(view: Sequenced<LockView>): void {
+    this.lastView = view;
+    this.send('lock:view', view);
+  }
+
+  sendEnrolView(view: Sequenced<EnrolView>): void {
+    this.send('enroll:view', view);
   }
 
   dispose(): void {
@@ -67,18 +71,29 @@ export class LockWindows implements LockPresenter {
         closable: false,
         fullscreenable: true,
         backgroundColor: '#0b1f33',
-        webPreferences: { preload: this.preloadPath, sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true, spellcheck: false, devTools: false },
+        webPreferences: {
+          preload: this.preloadPath,
+          partition: PAGES_PARTITION,
+          sandbox: true,
+          contextIsolation: true,
+          nodeIntegration: false,
+          webSecurity: true,
+          spellcheck: false,
+          devTools: false,
+        },
       });
       w.setAlwaysOnTop(true, 'screen-saver');
       w.setContentProtection(true);
       w.setVisibleOnAllWorkspaces(true, { visibleOnFullScreen: true });
       this.windows.push(w);
-      loads.push(w.loadURL(pageUrl('lock/index.html')));
+      loads.push(w.loadURL(pageUrl(this.origin(), 'lock')));
     }
-    return Promise.all(loads).then(() => undefined);
+    return Promise.all(loads).then(() => {
+      if (this.lastView) this.send('lock:view', this.lastView);
+    });
   }
 
-  private send<T>(channel: string, payload: T): void {
+  private send(channel: string, payload: unknown): void {
     for (const w of this.windows) if (!w.isDestroyed()) w.webContents.send(channel, payload);
   }
 }

@@ -1,37 +1,32 @@
-// Serves the renderer pages from app://pages/… — a standard, secure scheme (so WebAuthn
-// and a strict CSP work) with a GET-only handler that refuses path traversal.
-import { net, protocol } from 'electron';
-import { extname, normalize, resolve, sep } from 'node:path';
+// Serves the agent's pages in-process on the policy's origin (default http://localhost):
+// WebAuthn refuses custom schemes such as app:// (DESIGN.md), so the pages need a localhost
+// origin, and `protocol.handle('http')` on a session partition that only the agent's
+// windows use gives one without a listening socket. The rules are main/pages/pages-handler.ts.
+import { net, session, type Session } from 'electron';
 import { pathToFileURL } from 'node:url';
+import { answerPageRequest } from '../pages/pages-handler';
 
-export const PAGES_SCHEME = 'app';
-export const PAGES_HOST = 'pages';
+/** The session partition of every agent window (in memory: no cookies or cache on disk). */
+export const PAGES_PARTITION = 'cwa-pages';
 
-/** Must run before app 'ready'. */
-export function registerPagesScheme(): void {
-  protocol.registerSchemesAsPrivileged([{ scheme: PAGES_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+export function pagesSession(): Session {
+  return session.fromPartition(PAGES_PARTITION);
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png' };
-
-export function handlePages(rendererDir: string): void {
-  const root = resolve(rendererDir);
-  protocol.handle(PAGES_SCHEME, async (request) => {
-    const url = new URL(request.url);
-    if (request.method !== 'GET' || url.host !== PAGES_HOST) return new Response('not found', { status: 404 });
-    const path = normalize(resolve(root, `.${decodeURIComponent(url.pathname)}`));
-    if (!path.startsWith(root + sep) || !(extname(path) in TYPES)) return new Response('not found', { status: 404 });
-    const file = await net.fetch(pathToFileURL(path).toString()).catch(() => null);
-    if (!file || !file.ok) return new Response('not found', { status: 404 });
-    return new Response(file.body, {
-      headers: {
-        'content-type': TYPES[extname(path)]!,
-        'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
-      },
-    });
-  });
+export function handlePages(pagesDir: string, origin: () => string): void {
+  const ses = pagesSession();
+  const serve = async (request: Request): Promise<Response> => {
+    const answer = answerPageRequest(pagesDir, origin(), request.method, request.url);
+    if (answer.status !== 200) return new Response(null, { status: answer.status, headers: answer.headers });
+    const file = await net.fetch(pathToFileURL(answer.file).toString()).catch(() => null);
+    if (!file || !file.ok) return new Response(null, { status: 404 });
+    return new Response(request.method === 'HEAD' ? null : file.body, { status: 200, headers: answer.headers });
+  };
+  ses.protocol.handle('http', serve);
+  // Nothing in this partition may reach the network: https and ws are refused outright.
+  for (const scheme of ['https', 'ws', 'wss', 'file']) ses.protocol.handle(scheme, () => new Response(null, { status: 403 }));
 }
 
-export function pageUrl(page: string): string {
-  return `${PAGES_SCHEME}://${PAGES_HOST}/${page}`;
+export function pageUrl(origin: string, page: 'lock' | 'enroll'): string {
+  return `${origin}/${page}/index.html`;
 }

@@ -1,31 +1,36 @@
-// The Electron security baseline: no permission is granted, navigation and new windows
-// are refused, and IPC is accepted only from the agent's own pages' main frames.
-import { app, session, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { PAGES_HOST, PAGES_SCHEME } from './pages-protocol';
+// The Electron security baseline: nothing is granted but what the lock page needs (WebAuthn
+// runs without a permission prompt), navigation stays on the agent's origin, new windows
+// and webviews are refused, and IPC is accepted only from the agent's pages' main frames.
+import { app, type IpcMainInvokeEvent, type WebContents } from 'electron';
+import { pagesSession } from './pages-protocol';
 
-export function applySecurityBaseline(): void {
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
+export function applySecurityBaseline(origin: () => string): void {
+  for (const ses of [pagesSession()]) {
+    ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+    ses.setPermissionCheckHandler(() => false);
+  }
   app.on('web-contents-created', (_e, contents: WebContents) => {
     contents.setWindowOpenHandler(() => ({ action: 'deny' }));
     contents.on('will-navigate', (event, url) => {
-      if (!isOwnPage(url)) event.preventDefault();
+      if (!isOwnPage(url, origin())) event.preventDefault();
+    });
+    contents.on('will-redirect', (event, url) => {
+      if (!isOwnPage(url, origin())) event.preventDefault();
     });
     contents.on('will-attach-webview', (event) => event.preventDefault());
   });
 }
 
-export function isOwnPage(url: string): boolean {
+export function isOwnPage(url: string, origin: string): boolean {
   try {
-    const u = new URL(url);
-    return u.protocol === `${PAGES_SCHEME}:` && u.host === PAGES_HOST;
+    return new URL(url).origin === origin;
   } catch {
     return false;
   }
 }
 
 /** True when an IPC message comes from the main frame of one of our pages. */
-export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+export function isTrustedSender(event: IpcMainInvokeEvent, origin: string): boolean {
   const frame = event.senderFrame;
-  return frame !== null && frame.parent === null && isOwnPage(frame.url);
+  return frame !== null && frame.parent === null && isOwnPage(frame.url, origin);
 }

@@ -21,7 +21,7 @@ function electronBinary(): { path: string | null; why: string } {
   }
 }
 
-test('the app starts locked: a sandboxed lock window from app://pages with the preload bridge and no Node', async (t) => {
+test('the app starts locked: a sandboxed lock window from http://localhost (in-process) with the preload bridge and no Node', async (t) => {
   const bin = electronBinary();
   if (!bin.path) {
     t.skip(bin.why);
@@ -36,7 +36,7 @@ test('the app starts locked: a sandboxed lock window from app://pages with the p
   try {
     const page = await app.firstWindow();
     await page.waitForLoadState('domcontentloaded');
-    assert.match(page.url(), /^app:\/\/pages\/lock\/index\.html$/);
+    assert.match(page.url(), /^http:\/\/localhost\/lock\/index\.html$/);
     assert.equal(await page.evaluate(() => typeof (globalThis as { agent?: unknown }).agent), 'object');
     assert.equal(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require), 'undefined');
     assert.equal(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process), 'undefined');

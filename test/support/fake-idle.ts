@@ -56,3 +56,14 @@ export class ControllableIdleSource implements IdleSource {
     return toDisposable(() => this.listeners.delete(listener));
   }
 }
+
+/** The system clock plus an offset the test moves (an expired challenge, a lockout that ends). */
+export class OffsetClock implements Clock {
+  offsetMs = 0;
+  monotonicMs(): number {
+    return performance.now() + this.offsetMs;
+  }
+  wallMs(): number {
+    return Date.now() + this.offsetMs;
+  }
+}

@@ -4,8 +4,9 @@ import type { Database } from 'better-sqlite3-multiple-ciphers';
 import { AuditStoreError } from '../errors';
 import type { Migration } from './migration';
 import { migration001 } from './001-initial';
+import { migration002 } from './002-directory';
 
-export const MIGRATIONS: readonly Migration[] = [migration001];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
 
 export function checkMigrationOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {

@@ -42,9 +42,12 @@ describe('session controller with the real audit store', () => {
       await controller.dispatch({ type: 'pin-ok', user: NURSE });
       const lock = await presenter.next('showLock');
       assert.equal(lock.reason, 'idle');
-      // Another nurse taps the locked screen: the owner's OS session ends before anything else.
+      // Another nurse taps the locked screen and proves who she is: the owner's OS session ends before hers starts.
       await controller.dispatch({ type: 'badge', user: OTHER });
+      assert.deepEqual(os.calls, [], 'a tap alone ends nobody');
+      await controller.dispatch({ type: 'pin-ok', user: OTHER });
       assert.deepEqual(os.calls, [{ kind: 'logoff' }]);
+      assert.equal(presenter.calls.at(-1)?.kind, 'hideLock');
       await controller.flush();
     } finally {
       controller.dispose();
@@ -60,11 +63,13 @@ describe('session controller with the real audit store', () => {
         ['session.warning', NURSE, 'idle'],
         ['session.lock', NURSE, 'idle'],
         ['auth.badge.success', OTHER, null],
+        ['auth.pin.success', OTHER, null],
         ['session.user_switch', OTHER, null],
         ['session.logoff', NURSE, 'user-switch'],
+        ['session.unlock', OTHER, 'strong-auth'],
       ],
     );
     assert.deepEqual(events.map((e) => e.seq), events.map((_, i) => startSeq + 1 + i));
-    assert.deepEqual(events[7]?.details, { from: NURSE, to: OTHER });
+    assert.deepEqual(events[8]?.details, { from: NURSE, to: OTHER });
   });
 });

@@ -42,7 +42,9 @@ const eventArb: fc.Arbitrary<SessionEvent> = fc.oneof(
   { weight: 6, arbitrary: userArb.map((user) => ({ type: 'badge' as const, user })) },
   { weight: 4, arbitrary: userArb.map((user) => ({ type: 'pin-ok' as const, user })) },
   { weight: 2, arbitrary: userArb.map((user) => ({ type: 'pin-fail' as const, user, kind: 'wrong-pin' })) },
-  { weight: 3, arbitrary: userArb.map((user) => ({ type: 'fido-ok' as const, user })) },
+  { weight: 3, arbitrary: fc.tuple(userArb, fc.constantFrom(undefined, 'authenticator' as const, 'agent-pin' as const)).map(([user, uv]) => ({ type: 'fido-ok' as const, user, uv })) },
+  { weight: 2, arbitrary: userArb.map((user) => ({ type: 'switch-confirm' as const, user })) },
+  { weight: 1, arbitrary: fc.constant({ type: 'auth-cancel' as const }) },
   { weight: 1, arbitrary: userArb.map((user) => ({ type: 'fido-fail' as const, user })) },
   { weight: 2, arbitrary: fc.constantFrom('tray' as const, 'hotkey' as const).map((via) => ({ type: 'manual-lock' as const, via })) },
   { weight: 1, arbitrary: userArb.map((user) => ({ type: 'tap-out' as const, user })) },
@@ -148,6 +150,10 @@ function check(scenario: { policy: SessionPolicy; origin: number; steps: [number
       assert.ok(logoffIdx >= 0, `${where}: owner ${before} replaced by ${String(after)} without a logoff`);
       const unlockIdx = effects.findIndex((e) => e.type === 'unlock');
       if (unlockIdx >= 0) assert.ok(logoffIdx < unlockIdx, `${where}: new session before the old one ended`);
+    }
+    // A badge tap by itself never ends the owner's session (only a proven sign-in does).
+    if (event?.type === 'badge' && before !== null && !isOpen(prev.phase)) {
+      assert.ok(!effects.some((e) => e.type === 'logoff' && e.reason === 'user-switch'), `${where}: a tap alone ended ${before}'s session`);
     }
     if (isOpen(next.phase) && !(isOpen(prev.phase) && ownerOf(prev.phase) === next.phase.user)) {
       assert.equal(eventUser(event), next.phase.user, `${where}: opened for ${next.phase.user} without their own authentication`);

@@ -204,30 +204,55 @@ describe('session engine: badges, factors and grace', () => {
     assert.equal(off.phase, 'unlocked');
   });
 
-  it("a different user's badge on a locked screen ends the owner's session before theirs starts", () => {
+  it("a different user's badge on a locked screen ends the owner's session only once they have proven who they are", () => {
     const d = new EngineDriver();
     d.signIn(NURSE);
     d.send({ type: 'manual-lock', via: 'tray' });
     const tap = d.send({ type: 'badge', user: OTHER_NURSE }, 1_000);
-    assert.deepEqual(kinds(tap), ['audit:auth.badge.success', 'audit:session.user_switch', 'logoff', 'audit:session.logoff', 'request-factor']);
-    assert.deepEqual(audits(tap)[1]?.details, { from: NURSE, to: OTHER_NURSE });
-    assert.equal(d.phase, 'logged-off');
+    assert.deepEqual(kinds(tap), ['audit:auth.badge.success', 'request-factor']);
+    assert.deepEqual(audits(tap)[0]?.details, { next: 'pin', owner: NURSE });
+    assert.deepEqual(d.state.phase.kind === 'locked' && [d.state.phase.owner, d.state.phase.pending?.user], [NURSE, OTHER_NURSE], "the owner's session is still there");
+    // A wrong PIN from the newcomer changes nothing for the owner.
+    d.send({ type: 'pin-fail', user: OTHER_NURSE, kind: 'wrong-pin', triesLeft: 4 });
+    assert.equal(d.state.phase.kind === 'locked' && d.state.phase.owner, NURSE);
+    assert.deepEqual(audits(d.last)[0]?.details, { kind: 'wrong-pin', triesLeft: 4 });
     const pin = d.send({ type: 'pin-ok', user: OTHER_NURSE });
-    assert.deepEqual(audits(pin)[1]?.details, { reason: 'strong-auth', newSession: true });
+    assert.deepEqual(kinds(pin), ['audit:auth.pin.success', 'audit:session.user_switch', 'logoff', 'audit:session.logoff', 'unlock', 'audit:session.unlock']);
+    assert.deepEqual(audits(pin)[1]?.details, { from: NURSE, to: OTHER_NURSE });
+    assert.deepEqual(audits(pin).at(-1)?.details, { reason: 'strong-auth', newSession: true });
     assert.deepEqual(d.state.phase.kind === 'unlocked' && d.state.phase.user, OTHER_NURSE);
   });
 
-  it("a different user's grace-window badge still gets a new session, never the owner's", () => {
+  it("a different user's grace-window badge asks for a confirmation, then gets a new session, never the owner's", () => {
     const d = new EngineDriver();
     d.signIn(OTHER_NURSE);
     d.send({ type: 'manual-lock', via: 'tray' });
     d.signIn(NURSE); // ends OTHER_NURSE's session
     d.send({ type: 'manual-lock', via: 'tray' });
     const tap = d.send({ type: 'badge', user: OTHER_NURSE }, 60_000);
-    const k = kinds(tap);
+    assert.deepEqual(tap.find((e) => e.type === 'request-factor'), { type: 'request-factor', user: OTHER_NURSE, factor: 'confirm-switch' });
+    assert.equal(d.state.phase.kind === 'locked' && d.state.phase.owner, NURSE);
+    assert.deepEqual(actions(d.send({ type: 'switch-confirm', user: NURSE })), ['session.event_refused'], 'only the tapped-in user confirms');
+    const confirm = d.send({ type: 'switch-confirm', user: OTHER_NURSE });
+    const k = kinds(confirm);
     assert.ok(k.indexOf('logoff') < k.indexOf('unlock'), k.join(','));
-    assert.deepEqual(tap.find((e) => e.type === 'logoff' ), { type: 'logoff', user: NURSE, reason: 'user-switch', action: { kind: 'agent-signout' } });
-    assert.deepEqual(audits(tap).find((a) => a.action === 'session.unlock')?.details, { reason: 'grace', newSession: true });
+    assert.deepEqual(confirm.find((e) => e.type === 'logoff'), { type: 'logoff', user: NURSE, reason: 'user-switch', action: { kind: 'agent-signout' } });
+    assert.deepEqual(audits(confirm).find((a) => a.action === 'session.unlock')?.details, { reason: 'grace', newSession: true });
+  });
+
+  it('a cancelled sign-in forgets the pending tap: a later factor is refused', () => {
+    const d = new EngineDriver();
+    d.send({ type: 'badge', user: NURSE });
+    assert.deepEqual(kinds(d.send({ type: 'auth-cancel' })), []);
+    assert.deepEqual(d.state.phase, { kind: 'logged-off', since: 10_000, pending: null });
+    assert.deepEqual(actions(d.send({ type: 'pin-ok', user: NURSE })), ['session.event_refused']);
+  });
+
+  it('records how user verification was obtained for a security key', () => {
+    const d = new EngineDriver(testPolicy({ strongFactor: 'fido2' }));
+    d.send({ type: 'badge', user: NURSE });
+    const ok = d.send({ type: 'fido-ok', user: NURSE, uv: 'agent-pin' });
+    assert.deepEqual(audits(ok)[0], { action: 'auth.fido.success', user: NURSE, method: 'badge+fido2', details: { userVerification: 'agent-pin' } });
   });
 
   it("another user's badge on an unlocked screen locks it for the owner", () => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { MIGRATIONS, checkMigrationOrder, migrate, LATEST_VERSION } from '../../../../main/audit/migrations';
 import { migration001 } from '../../../../main/audit/migrations/001-initial';
+import { migration002 } from '../../../../main/audit/migrations/002-directory';
 
 test('migrations are numbered 1, 2, 3… without gaps, and a misnumbered list is refused', () => {
   assert.doesNotThrow(() => checkMigrationOrder(MIGRATIONS));
@@ -10,19 +11,33 @@ test('migrations are numbered 1, 2, 3… without gaps, and a misnumbered list is
   assert.throws(() => checkMigrationOrder([{ ...migration001, version: 2 }]), /expected 1/);
 });
 
+const tablesOf = (db: Database.Database) =>
+  (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+
 test('migration 001 creates the event, meta, ack and cursor tables and sets user_version', () => {
   const db = new Database(':memory:');
-  assert.equal(migrate(db, ':memory:'), 0);
+  assert.equal(migrate(db, ':memory:', [migration001]), 0);
   assert.equal(db.pragma('user_version', { simple: true }), 1);
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-  assert.deepEqual(tables, ['acks', 'cursors', 'events', 'meta']);
-  assert.equal(migrate(db, ':memory:'), 1, 'running again is a no-op');
+  assert.deepEqual(tablesOf(db), ['acks', 'cursors', 'events', 'meta']);
+  assert.equal(migrate(db, ':memory:', [migration001]), 1, 'running again is a no-op');
+  db.close();
+});
+
+test('migration 002 adds the directory and the failure ledger to a version-1 database, keeping its events', () => {
+  const db = new Database(':memory:');
+  migrate(db, ':memory:', [migration001]);
+  db.prepare("INSERT INTO events (seq, time, action, body, hash, sig) VALUES (1, 't', 'agent.start', '{}', x'00', x'00')").run();
+  assert.equal(migrate(db, ':memory:'), 1);
+  assert.equal(db.pragma('user_version', { simple: true }), 2);
+  assert.deepEqual(tablesOf(db), ['acks', 'auth_failures', 'cursors', 'directory_badges', 'directory_credentials', 'directory_users', 'directory_version', 'events', 'meta']);
+  assert.equal((db.prepare('SELECT version FROM directory_version').get() as { version: number }).version, 0);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n, 1);
   db.close();
 });
 
 test('all pending migrations run in one transaction: a failing one leaves the schema untouched', () => {
   const db = new Database(':memory:');
-  const broken = [migration001, { version: 2, name: 'broken', up: () => { throw new Error('boom'); } }];
+  const broken = [migration001, migration002, { version: 3, name: 'broken', up: () => { throw new Error('boom'); } }];
   assert.throws(() => migrate(db, ':memory:', broken), /boom/);
   assert.equal(db.pragma('user_version', { simple: true }), 0);
   assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n, 0);
@@ -32,6 +47,6 @@ test('all pending migrations run in one transaction: a failing one leaves the sc
 test('a database from a newer agent is refused with both versions named', () => {
   const db = new Database(':memory:');
   db.pragma('user_version = 7');
-  assert.throws(() => migrate(db, '/var/lib/x/audit.db'), /schema version 7, newer than this agent understands \(1\)/);
+  assert.throws(() => migrate(db, '/var/lib/x/audit.db'), /schema version 7, newer than this agent understands \(2\)/);
   db.close();
 });

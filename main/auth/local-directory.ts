@@ -1,0 +1,231 @@
+// The directory kept in the workstation's encrypted database (migration 002), so tap-in
+// works offline. Every change runs in one transaction that bumps the directory version
+// and stamps the rows it touched with it.
+import type { Database as Db, Statement } from 'better-sqlite3-multiple-ciphers';
+import type { Clock } from '../platform/clock';
+import { systemClock } from '../platform/clock';
+import {
+  DirectoryConflictError,
+  type BadgeEntry,
+  type BadgeMatch,
+  type CredentialEntry,
+  type Directory,
+  type DirectoryUser,
+  type Enrolment,
+  type EntryState,
+  type RevokeTarget,
+} from './directory';
+
+type UserRow = { id: string; display_name: string; roles: string; state: EntryState; pin_verifier: string | null; version: number };
+type BadgeRow = { token: string; user_id: string; state: EntryState; created_at: string };
+type CredentialRow = {
+  id: string;
+  user_id: string;
+  public_key: Buffer;
+  counter: number;
+  transports: string;
+  label: string;
+  state: EntryState;
+  created_at: string;
+  last_used_at: string | null;
+};
+
+export const BADGE_REF_LENGTH = 12;
+
+export class LocalDirectory implements Directory {
+  private readonly s: {
+    version: Statement<[], { version: number }>;
+    bump: Statement<[]>;
+    count: Statement<[], { n: number }>;
+    user: Statement<[string], UserRow>;
+    users: Statement<[], UserRow>;
+    badgesOf: Statement<[string], BadgeRow>;
+    badge: Statement<[string], BadgeRow>;
+    credsOf: Statement<[string], CredentialRow>;
+    cred: Statement<[string], CredentialRow>;
+    insertUser: Statement<[string, string, string, string, number]>;
+    updateProfile: Statement<[string, string, number, string]>;
+    setPin: Statement<[string, number, string]>;
+    upsertBadge: Statement<[string, string, string, number]>;
+    insertCred: Statement<[string, string, Buffer, number, string, string, string, number]>;
+    revokeUser: Statement<[number, string]>;
+    revokeBadgesOf: Statement<[number, string]>;
+    revokeCredsOf: Statement<[number, string]>;
+    revokeBadge: Statement<[number, string]>;
+    revokeCred: Statement<[number, string]>;
+    touchUser: Statement<[number, string]>;
+    recordUse: Statement<[number, string, string, number]>;
+  };
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.s = {
+      version: db.prepare('SELECT version FROM directory_version WHERE one = 1'),
+      bump: db.prepare('UPDATE directory_version SET version = version + 1 WHERE one = 1'),
+      count: db.prepare("SELECT count(*) AS n FROM directory_users WHERE state = 'active'"),
+      user: db.prepare('SELECT id, display_name, roles, state, pin_verifier, version FROM directory_users WHERE id = ?'),
+      users: db.prepare('SELECT id, display_name, roles, state, pin_verifier, version FROM directory_users ORDER BY id'),
+      badgesOf: db.prepare('SELECT token, user_id, state, created_at FROM directory_badges WHERE user_id = ? ORDER BY created_at, token'),
+      badge: db.prepare('SELECT token, user_id, state, created_at FROM directory_badges WHERE token = ?'),
+      credsOf: db.prepare('SELECT * FROM directory_credentials WHERE user_id = ? ORDER BY created_at, id'),
+      cred: db.prepare('SELECT * FROM directory_credentials WHERE id = ?'),
+      insertUser: db.prepare("INSERT INTO directory_users (id, display_name, roles, state, pin_verifier, created_at, version) VALUES (?, ?, ?, 'active', NULL, ?, ?)"),
+      updateProfile: db.prepare('UPDATE directory_users SET display_name = ?, roles = ?, version = ? WHERE id = ?'),
+      setPin: db.prepare('UPDATE directory_users SET pin_verifier = ?, version = ? WHERE id = ?'),
+      upsertBadge: db.prepare(
+        "INSERT INTO directory_badges (token, user_id, state, created_at, version) VALUES (?, ?, 'active', ?, ?) " +
+          "ON CONFLICT(token) DO UPDATE SET user_id = excluded.user_id, state = 'active', created_at = excluded.created_at, version = excluded.version",
+      ),
+      insertCred: db.prepare(
+        "INSERT INTO directory_credentials (id, user_id, public_key, counter, transports, label, state, created_at, last_used_at, version) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, NULL, ?)",
+      ),
+      revokeUser: db.prepare("UPDATE directory_users SET state = 'revoked', version = ? WHERE id = ?"),
+      revokeBadgesOf: db.prepare("UPDATE directory_badges SET state = 'revoked', version = ? WHERE user_id = ? AND state = 'active'"),
+      revokeCredsOf: db.prepare("UPDATE directory_credentials SET state = 'revoked', version = ? WHERE user_id = ? AND state = 'active'"),
+      revokeBadge: db.prepare("UPDATE directory_badges SET state = 'revoked', version = ? WHERE token = ?"),
+      revokeCred: db.prepare("UPDATE directory_credentials SET state = 'revoked', version = ? WHERE id = ?"),
+      touchUser: db.prepare('UPDATE directory_users SET version = ? WHERE id = ?'),
+      recordUse: db.prepare('UPDATE directory_credentials SET counter = max(counter, ?), last_used_at = ? WHERE id = ? AND counter <= ?'),
+    };
+  }
+
+  async version(): Promise<number> {
+    return this.s.version.get()?.version ?? 0;
+  }
+
+  async isEmpty(): Promise<boolean> {
+    return (this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM directory_users').get()?.n ?? 0) === 0;
+  }
+
+  async count(): Promise<number> {
+    return this.s.count.get()?.n ?? 0;
+  }
+
+  async get(userId: string): Promise<DirectoryUser | null> {
+    const row = this.s.user.get(userId);
+    return row ? this.toUser(row) : null;
+  }
+
+  async findByBadge(token: string): Promise<BadgeMatch | null> {
+    const badge = this.s.badge.get(token);
+    if (!badge) return null;
+    const user = this.s.user.get(badge.user_id);
+    if (!user) return null;
+    return { user: this.toUser(user), badge: toBadge(badge) };
+  }
+
+  async pinVerifier(userId: string): Promise<string | null> {
+    return this.s.user.get(userId)?.pin_verifier ?? null;
+  }
+
+  async list(): Promise<readonly DirectoryUser[]> {
+    return this.s.users.all().map((r) => this.toUser(r));
+  }
+
+  async enroll(e: Enrolment): Promise<number> {
+    return this.db.transaction(() => {
+      const existing = this.s.user.get(e.userId);
+      if (existing?.state === 'revoked') {
+        throw new DirectoryConflictError('revoked', `${e.userId} was revoked; IT must reinstate the account before anything is enrolled for it.`);
+      }
+      if (!existing && !e.profile) throw new DirectoryConflictError('no-such-user', `${e.userId} is not enrolled.`);
+      if (!existing && (!e.badgeToken || !e.pinVerifier)) {
+        throw new DirectoryConflictError('incomplete', 'A new user needs a badge and a PIN.');
+      }
+      if (e.badgeToken) {
+        const bound = this.s.badge.get(e.badgeToken);
+        if (bound && bound.user_id !== e.userId && bound.state === 'active') {
+          throw new DirectoryConflictError('badge-bound', 'This badge already belongs to someone else. Use a different badge, or have the other enrolment revoked first.');
+        }
+      }
+      if (e.credential && this.s.cred.get(e.credential.id)) {
+        throw new DirectoryConflictError('credential-bound', 'This security key is already registered.');
+      }
+      const version = this.bump();
+      const now = new Date(this.clock.wallMs()).toISOString();
+      if (!existing) this.s.insertUser.run(e.userId, e.profile!.displayName, JSON.stringify(e.profile!.roles), now, version);
+      else if (e.profile) this.s.updateProfile.run(e.profile.displayName, JSON.stringify(e.profile.roles), version, e.userId);
+      else this.s.touchUser.run(version, e.userId);
+      if (e.pinVerifier) this.s.setPin.run(e.pinVerifier, version, e.userId);
+      if (e.badgeToken) this.s.upsertBadge.run(e.badgeToken, e.userId, now, version);
+      if (e.credential) {
+        const c = e.credential;
+        this.s.insertCred.run(c.id, e.userId, Buffer.from(c.publicKey), c.counter, JSON.stringify(c.transports), c.label, now, version);
+      }
+      return version;
+    }).immediate();
+  }
+
+  async revoke(target: RevokeTarget): Promise<number> {
+    return this.db.transaction(() => {
+      const user = this.s.user.get(target.userId);
+      if (!user) throw new DirectoryConflictError('no-such-user', `${target.userId} is not enrolled.`);
+      switch (target.kind) {
+        case 'user': {
+          const version = this.bump();
+          this.s.revokeUser.run(version, target.userId);
+          this.s.revokeBadgesOf.run(version, target.userId);
+          this.s.revokeCredsOf.run(version, target.userId);
+          return version;
+        }
+        case 'badge': {
+          const badge = this.s.badgesOf.all(target.userId).find((b) => b.token.startsWith(target.ref) && target.ref.length >= 6);
+          if (!badge) throw new DirectoryConflictError('no-such-entry', `${target.userId} has no badge ${target.ref}.`);
+          const version = this.bump();
+          this.s.revokeBadge.run(version, badge.token);
+          this.s.touchUser.run(version, target.userId);
+          return version;
+        }
+        case 'credential': {
+          const cred = this.s.cred.get(target.credentialId);
+          if (!cred || cred.user_id !== target.userId) throw new DirectoryConflictError('no-such-entry', `${target.userId} has no security key ${target.credentialId.slice(0, 12)}….`);
+          const version = this.bump();
+          this.s.revokeCred.run(version, cred.id);
+          this.s.touchUser.run(version, target.userId);
+          return version;
+        }
+      }
+    }).immediate();
+  }
+
+  async recordUse(credentialId: string, counter: number, atIso: string): Promise<void> {
+    this.s.recordUse.run(counter, atIso, credentialId, counter);
+  }
+
+  private bump(): number {
+    this.s.bump.run();
+    return this.s.version.get()!.version;
+  }
+
+  private toUser(row: UserRow): DirectoryUser {
+    return {
+      id: row.id,
+      displayName: row.display_name,
+      roles: JSON.parse(row.roles) as string[],
+      state: row.state,
+      hasPin: row.pin_verifier !== null,
+      badges: this.s.badgesOf.all(row.id).map(toBadge),
+      credentials: this.s.credsOf.all(row.id).map(toCredential),
+      version: row.version,
+    };
+  }
+}
+
+function toBadge(r: BadgeRow): BadgeEntry {
+  return { ref: r.token.slice(0, BADGE_REF_LENGTH), state: r.state, createdAt: r.created_at };
+}
+
+function toCredential(r: CredentialRow): CredentialEntry {
+  return {
+    id: r.id,
+    publicKey: new Uint8Array(r.public_key),
+    counter: r.counter,
+    transports: JSON.parse(r.transports) as string[],
+    label: r.label,
+    state: r.state,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+  };
+}
