@@ -54,6 +54,11 @@ export class PageDriver {
     return waitForScreen(this.page, screen, timeoutMs);
   }
 
+  /** Waits until the page's text matches (a screen that changed only its words, e.g. tries left). */
+  async waitForText(re: RegExp, timeoutMs = 10_000): Promise<void> {
+    await this.page.locator('#app').filter({ hasText: re }).waitFor({ timeout: timeoutMs });
+  }
+
   async click(action: string): Promise<void> {
     await this.page.locator(`button[data-action="${action}"]`).click();
   }
