@@ -50,6 +50,11 @@ type Flow =
       readonly problem: KeyProblem | null;
       /** Break-glass: the reason given, applied once the factor succeeds. */
       readonly reason: string | null;
+      /**
+       * When a page started the key ceremony (monotonic ms). Every lock window shows the key
+       * screen; only one may ask the key, or their challenges would retire each other.
+       */
+      readonly ceremonyAt?: number;
     }
   | { readonly kind: 'breakglass'; readonly step: 'identify' | 'reason'; readonly userId: string | null; readonly error: string | null }
   | { readonly kind: 'error'; readonly message: string; readonly action: string };
@@ -213,10 +218,13 @@ export class LockScreen implements LockPresenter, Disposable {
     const view = await this.guard(async () => {
       const flow = this.flow;
       if (flow.kind !== 'factor' || flow.stage !== 'key') return;
+      const now = this.o.clock.monotonicMs();
+      // Another window already asked the key; its ceremony ends (or times out) first.
+      if (flow.ceremonyAt !== undefined && now - flow.ceremonyAt < this.o.checker.webauthn.timeoutMs() + 2_000) return;
       const user = await this.userStillActive(flow.userId);
       if (!user) return;
       options = await this.o.checker.fido2Options(user);
-      this.setFlow({ ...flow, problem: null });
+      this.setFlow({ ...flow, problem: null, ceremonyAt: now });
     });
     return options ? { options, timeoutMs: this.o.checker.webauthn.timeoutMs() } : { view };
   }
@@ -231,7 +239,7 @@ export class LockScreen implements LockPresenter, Disposable {
         this.o.checker.webauthn.cancel(user.id);
         await this.dispatch({ type: 'fido-fail', user: user.id, kind: outcome.failed });
         const problem: KeyProblem = outcome.failed === 'timeout' ? 'no-key-detected' : outcome.failed === 'cancelled' ? 'cancelled' : 'not-allowed';
-        this.setFlow({ ...flow, problem });
+        this.setFlow({ ...flow, problem, ceremonyAt: undefined });
         return;
       }
       const r = await this.o.checker.checkAssertion(user, outcome.response);
@@ -245,7 +253,7 @@ export class LockScreen implements LockPresenter, Disposable {
         await this.lockedOut(user, r.lockout.lockedUntilMs);
         return;
       }
-      this.setFlow({ ...flow, problem: r.kind === 'revoked-credential' ? 'key-revoked' : 'key-refused' });
+      this.setFlow({ ...flow, problem: r.kind === 'revoked-credential' ? 'key-revoked' : 'key-refused', ceremonyAt: undefined });
     });
   }
 

@@ -81,3 +81,57 @@ export async function applyPolicy(h: BrowserHarness, policy: Record<string, unkn
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export interface Authenticator {
+  readonly cdp: CDPSession;
+  readonly id: string;
+}
+
+/**
+ * Enrols `subject` (badge, PIN, and a security key on the page's virtual authenticator)
+ * through the real enrol page, proven by `enroller`, and leaves the tab on the lock page.
+ */
+export async function enrolWithKey(h: BrowserHarness, page: Page, enroller: TestUser, subject: TestUser): Promise<void> {
+  const d = await PageDriver.on(page);
+  await page.goto(`${h.origin}/enroll/index.html`);
+  await d.waitFor('enrol-enroller-badge');
+  await d.tap(enroller.badge);
+  await d.waitFor('enrol-enroller-pin');
+  await d.typePin(enroller.pin);
+  await d.waitFor('enrol-menu');
+  await d.click('choose-enrol');
+  await d.waitFor('enrol-subject');
+  await d.fill('subject-id', subject.id);
+  await d.fill('subject-name', subject.displayName);
+  await d.click('subject-continue');
+  await d.waitFor('enrol-subject-badge');
+  await d.tap(subject.badge);
+  await d.waitFor('enrol-subject-pin');
+  await d.typePin(subject.pin);
+  await d.waitFor('enrol-subject-pin-confirm');
+  await d.typePin(subject.pin);
+  await d.waitFor('enrol-subject-key');
+  await d.click('register');
+  await d.waitFor('enrol-review');
+  await d.click('save');
+  await d.waitFor('enrol-done');
+  await d.click('exit');
+  await page.waitForURL(/\/lock\/index\.html$/);
+}
+
+/** Copies every credential of one virtual authenticator into another (a second tab, or a clone). */
+export async function copyCredentials(from: Authenticator, to: Authenticator, signCount?: number): Promise<void> {
+  const { credentials } = await from.cdp.send('WebAuthn.getCredentials', { authenticatorId: from.id });
+  for (const c of credentials) await to.cdp.send('WebAuthn.addCredential', { authenticatorId: to.id, credential: { ...c, ...(signCount === undefined ? {} : { signCount }) } });
+}
+
+/** Polls until `f` returns a value that is not undefined/false (audit appends land a moment after the screen). */
+export async function eventually<T>(f: () => T | undefined | false | null, what: string, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v !== undefined && v !== false && v !== null) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
