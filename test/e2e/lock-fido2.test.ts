@@ -183,10 +183,10 @@ describe('lock page: FIDO2 security keys', { skip: skip ?? false }, () => {
     await d.tap(LEE.badge);
     await d.waitFor('key-key-refused');
     assert.equal(h.agent.status().session?.phase, 'locked');
-    assert.equal(events.find((e) => e.action === 'auth.fido.failure')?.details.kind, 'counter-regressed');
-    const alert = events.find((e) => e.action === 'auth.fido.clone_suspected');
-    assert.equal(alert?.outcome, 8);
-    assert.equal(alert?.user, LEE.id);
+    assert.equal((await eventAfter(h, from, 'auth.fido.failure')).details.kind, 'counter-regressed');
+    const alert = await eventAfter(h, from, 'auth.fido.clone_suspected');
+    assert.equal(alert.outcome, 8);
+    assert.equal(alert.user, LEE.id);
     await d.click('cancel');
     // Put the real counter back for the next test.
     await key.cdp.send('WebAuthn.clearCredentials', { authenticatorId: key.id });
