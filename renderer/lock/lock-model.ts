@@ -135,7 +135,7 @@ export function screenOf(s: PageState, now: number): ScreenModel {
           ? `Signing in ends ${possessive(v.ends.displayName)} session.`
           : null;
       return screen({
-        id: v.wrong ? 'pin-wrong' : v.afterKey ? 'pin-after-key' : v.ends ? 'pin-tap-over' : v.purpose === 'breakglass' ? 'pin-breakglass' : 'pin',
+        id: v.wrong ? 'pin-wrong' : v.afterKey ? 'pin-after-key' : v.purpose === 'breakglass' ? 'pin-breakglass' : v.ends ? 'pin-tap-over' : 'pin',
         tone: v.wrong ? 'alert' : v.ends ? 'attention' : 'calm',
         heading,
         lines: v.wrong && v.ends ? [`Signing in ends ${possessive(v.ends.displayName)} session.`] : [],
