@@ -33,6 +33,7 @@ export function agentHandlers(agent: Agent): Handlers {
   };
   return {
     'lock:hello': async () => {
+      await agent.directoryChanged();
       const l = lock();
       return l ? { view: l.current(), reader: l.readerConfig() } : { view: HEADLESS, reader: readerOf(policy()) };
     },

@@ -210,6 +210,9 @@ export class Agent {
     const purgeEvery = this.opts.purgeIntervalMs ?? 3600_000;
     const purge = setInterval(() => this.purge(), purgeEvery);
     this.disposables.add(toDisposable(() => clearInterval(purge)));
+    // agentctl may change the directory from outside the agent: pick that up.
+    const directory = setInterval(() => void this.refreshDirectoryInfo().catch((err: Error) => this.noteError('directory', err.message)), 15_000);
+    this.disposables.add(toDisposable(() => clearInterval(directory)));
     this.purge();
     this.booted = true;
     // A change that landed while booting was ignored above: apply it now.

@@ -27,8 +27,14 @@ export class DirectoryAdmin {
       readonly pinPolicy: () => PinPolicy;
       /** How the change was made, for the audit trail (e.g. "agentctl"). */
       readonly via: string;
+      /** Who made it: the OS account that ran agentctl (IT's admin account). */
+      readonly operator?: string;
     },
   ) {}
+
+  private by(): Record<string, string> {
+    return { via: this.o.via, ...(this.o.operator ? { operator: this.o.operator.slice(0, 64) } : {}) };
+  }
 
   /** Adds a user with a badge and a PIN; refuses a taken badge or an existing id. */
   async addUser(u: NewUser): Promise<DirectoryUser> {
@@ -45,9 +51,9 @@ export class DirectoryAdmin {
       badgeToken: keys.badgeToken(u.badge),
       pinVerifier: await hashPin(u.pin, keys.pinPepper),
     });
-    await this.o.recorder.record({ action: 'enrollment.user_added', user: null, method: this.o.via, details: { subject: u.id, roles: [...u.roles], via: this.o.via } });
+    await this.o.recorder.record({ action: 'enrollment.user_added', user: null, method: this.o.via, details: { subject: u.id, roles: [...u.roles], ...this.by() } });
     for (const kind of ['badge', 'pin']) {
-      await this.o.recorder.record({ action: 'enrollment.credential_added', user: null, method: this.o.via, details: { subject: u.id, kind, replaced: false } });
+      await this.o.recorder.record({ action: 'enrollment.credential_added', user: null, method: this.o.via, details: { subject: u.id, kind, replaced: false, ...this.by() } });
     }
     return (await this.o.directory.get(u.id))!;
   }
@@ -56,10 +62,10 @@ export class DirectoryAdmin {
     await this.o.directory.revoke(target);
     const subject = target.userId;
     if (target.kind === 'user') {
-      await this.o.recorder.record({ action: 'enrollment.user_removed', user: null, method: this.o.via, details: { subject, via: this.o.via } });
+      await this.o.recorder.record({ action: 'enrollment.user_removed', user: null, method: this.o.via, details: { subject, ...this.by() } });
     } else {
       const ref = target.kind === 'badge' ? target.ref : target.credentialId.slice(0, 16);
-      await this.o.recorder.record({ action: 'enrollment.credential_removed', user: null, method: this.o.via, details: { subject, kind: target.kind === 'badge' ? 'badge' : 'fido2', ref } });
+      await this.o.recorder.record({ action: 'enrollment.credential_removed', user: null, method: this.o.via, details: { subject, kind: target.kind === 'badge' ? 'badge' : 'fido2', ref, ...this.by() } });
     }
   }
 
@@ -67,7 +73,7 @@ export class DirectoryAdmin {
   async clearLockout(userId: string): Promise<boolean> {
     if (!(await this.o.directory.get(userId))) throw new DirectoryConflictError('no-such-user', `${userId} is not enrolled.`);
     const was = this.o.ledger.clear(userId);
-    await this.o.recorder.record({ action: 'auth.lockout_cleared', user: null, method: this.o.via, details: { subject: userId, via: this.o.via, wasLockedOut: was } });
+    await this.o.recorder.record({ action: 'auth.lockout_cleared', user: null, method: this.o.via, details: { subject: userId, wasLockedOut: was, ...this.by() } });
     return was;
   }
 

@@ -59,6 +59,8 @@ export interface Enrolment {
   /** Present when the user is new (or to rename): display name and roles. */
   readonly profile?: { readonly displayName: string; readonly roles: readonly string[] };
   readonly badgeToken?: string;
+  /** The new badge replaces the user's others (a lost or broken badge): they are revoked. */
+  readonly replaceBadges?: boolean;
   readonly pinVerifier?: string;
   readonly credential?: NewCredential;
 }

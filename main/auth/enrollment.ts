@@ -254,7 +254,7 @@ export class Enrollment implements Disposable {
         await this.o.directory.enroll({
           userId: d.userId,
           ...(d.isNew ? { profile: { displayName: d.displayName, roles: DEFAULT_ROLES } } : {}),
-          ...(d.badgeToken ? { badgeToken: d.badgeToken } : {}),
+          ...(d.badgeToken ? { badgeToken: d.badgeToken, replaceBadges: !d.isNew } : {}),
           ...(d.pinVerifier ? { pinVerifier: d.pinVerifier } : {}),
           ...(d.credential ? { credential: d.credential } : {}),
         });

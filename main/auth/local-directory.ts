@@ -149,7 +149,10 @@ export class LocalDirectory implements Directory {
       else if (e.profile) this.s.updateProfile.run(e.profile.displayName, JSON.stringify(e.profile.roles), version, e.userId);
       else this.s.touchUser.run(version, e.userId);
       if (e.pinVerifier) this.s.setPin.run(e.pinVerifier, version, e.userId);
-      if (e.badgeToken) this.s.upsertBadge.run(e.badgeToken, e.userId, now, version);
+      if (e.badgeToken) {
+        if (e.replaceBadges) this.s.revokeBadgesOf.run(version, e.userId);
+        this.s.upsertBadge.run(e.badgeToken, e.userId, now, version);
+      }
       if (e.credential) {
         const c = e.credential;
         this.s.insertCred.run(c.id, e.userId, Buffer.from(c.publicKey), c.counter, JSON.stringify(c.transports), c.label, now, version);

@@ -16,6 +16,8 @@ import { defaultPaths } from '../platform/paths';
 import { readStatus } from '../status/status-server';
 import { formatStatus } from '../status/format-status';
 import type { AgentStatus } from '../agent';
+import { ask } from './prompt';
+import { runUserCommand, USER_USAGE, UserCommandError } from './user-commands';
 
 export interface CliIo {
   readonly out: (line: string) => void;
@@ -23,6 +25,8 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   /** Injected in tests; defaults to the OS keychain under the configured service. */
   readonly keyStore?: KeyStore;
+  /** Reads an answer (badge number, PIN); defaults to the terminal without echo. */
+  readonly ask?: (prompt: string, secret: boolean) => Promise<string>;
 }
 
 class UsageError extends Error {}
@@ -39,6 +43,7 @@ Commands:
                                    Write an encrypted, self-verifying export of the audit buffer.
   device [--json]                  Print this device's id, key id and public key (for upstream registration).
   status [--json]                  What the running agent reports: session, buffer depth, upstream, policy, errors.
+${USER_USAGE}
 
 Environment: CWA_AUDIT_DB, CWA_DATA_DIR, CWA_KEYCHAIN_SERVICE override the default locations.
 Exit status: 0 ok, 1 verification failed, 2 usage or operational error.`;
@@ -159,6 +164,8 @@ export async function runAgentctl(argv: readonly string[], io: CliIo): Promise<n
         else io.out(`device ${identity.deviceId}\nkey ${identity.keyId}\n${identity.publicKeyPem.trimEnd()}`);
         return 0;
       }
+      case 'user':
+        return await runUserCommand(rest, { out: io.out, err: io.err, env: io.env, ask: io.ask ?? ask }, paths, keyStore);
       case undefined:
       case 'help':
       case '--help':
@@ -169,7 +176,7 @@ export async function runAgentctl(argv: readonly string[], io: CliIo): Promise<n
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err instanceof z.ZodError) {
+    if (err instanceof UsageError || err instanceof UserCommandError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err instanceof z.ZodError) {
       io.err(`agentctl: ${err instanceof z.ZodError ? err.issues.map((i) => i.message).join('; ') : (err as Error).message}\n\n${USAGE}`);
       return 2;
     }
