@@ -39,7 +39,7 @@ export function createPinPad(opts: { label: string; minLength: number; maxLength
   }
   const back = h('button', { type: 'button', class: 'pin-key pin-back', 'aria-label': 'Delete last digit' }, '⌫');
   const zero = h('button', { type: 'button', class: 'pin-key', 'data-digit': '0' }, '0');
-  const ok = h('button', { type: 'button', class: 'pin-key pin-ok', 'aria-label': 'Submit PIN' }, 'OK');
+  const ok = h('button', { type: 'button', class: 'pin-key pin-ok', 'aria-label': 'OK: submit the PIN' }, 'OK');
   keys.append(back, zero, ok);
   keys.addEventListener('click', (e) => {
     const target = (e.target as HTMLElement).closest('button');

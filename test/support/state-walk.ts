@@ -19,7 +19,10 @@ async function expectScreen(d: PageDriver, screen: string, visit: Visit, seen: S
 }
 
 /** Every lock-page and enrol-page screen, in one run. Returns the screen names visited. */
-export async function walkAllScreens(visit: Visit, opts: { viewport?: { width: number; height: number } } = {}): Promise<string[]> {
+export async function walkAllScreens(
+  visit: Visit,
+  opts: { viewport?: { width: number; height: number }; beforeStop?: (h: BrowserHarness) => Promise<void> } = {},
+): Promise<string[]> {
   const seen = new Set<string>();
   const h = await BrowserHarness.start({ label: 'walk', ...(opts.viewport ? { viewport: opts.viewport } : {}) });
   try {
@@ -216,6 +219,7 @@ export async function walkAllScreens(visit: Visit, opts: { viewport?: { width: n
     await d.waitFor('enrol-enroller-badge');
     await d.tap(DANA.badge);
     await expectScreen(d, 'enrol-closed', visit, seen);
+    await opts.beforeStop?.(h);
   } finally {
     await h.stop();
   }
