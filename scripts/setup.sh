@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# chromium (+ a font) drives the lock and enrol pages in the browser tests, the screenshots and the auth benchmarks.
 APT_PACKAGES=(build-essential python3 pkg-config libsecret-1-dev gnome-keyring dbus dbus-daemon dbus-bin
-  rsyslog rsyslog-gnutls openssl ca-certificates util-linux mount)
+  rsyslog rsyslog-gnutls openssl ca-certificates util-linux mount chromium fonts-dejavu-core)
 if command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

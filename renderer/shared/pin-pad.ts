@@ -69,6 +69,7 @@ export function createPinPad(opts: { label: string; minLength: number; maxLength
       if (digits.length < opts.minLength) return;
       const pin = digits;
       pad.clear();
+      performance.mark('cwa:pin-submit');
       opts.onSubmit(pin);
     },
     clear() {

@@ -9,7 +9,7 @@ import { parseEventBody, type AuditEvent } from '../../main/audit/event';
 import { verifyStore } from '../../main/audit/verify-store';
 import { runAgentctl } from '../../main/cli/agentctl';
 import { BrowserHarness, chromiumMissing } from '../support/browser-harness';
-import { DANA, eventually, KIM, PageDriver, SAM, type TestUser } from '../support/lock-driver';
+import { auditText, DANA, eventually, KIM, PageDriver, SAM, type TestUser } from '../support/lock-driver';
 
 const skip = chromiumMissing();
 
@@ -190,7 +190,7 @@ describe('enrolment', { skip: skip ?? false }, () => {
   });
 
   it('no card number or PIN ever reaches the audit trail, and the chain still verifies with agentctl writing beside the agent', async () => {
-    const text = JSON.stringify(trail());
+    const text = auditText(trail());
     for (const secret of [DANA.badge, DANA.pin, KIM.badge, KIM.pin, SAM.badge, SAM.pin, '0044409999']) assert.ok(!text.includes(secret), `a secret in the trail: ${secret.slice(0, 2)}…`);
     const unlock = await agentctl(['user', 'unlock', SAM.id]);
     assert.equal(unlock.code, 0, unlock.err);

@@ -263,8 +263,9 @@ export async function waitForScreen(page: Page, screen: string, timeoutMs = 10_0
  * then the terminator.
  */
 export async function typeBurst(page: Page, cdp: CDPSession, text: string, gapMs: number, terminator: 'Enter' | 'Tab' | null = 'Enter'): Promise<void> {
-  const base = Date.now() / 1000;
   const keys = terminator ? [...text, terminator] : [...text];
+  // The burst ends about now: its first key lies (length × gap) in the past.
+  const base = Date.now() / 1000 - (keys.length * gapMs) / 1000;
   for (const [i, key] of keys.entries()) {
     const timestamp = base + (i * gapMs) / 1000;
     const printable = key.length === 1;

@@ -135,3 +135,11 @@ export async function eventually<T>(f: () => T | undefined | false | null, what:
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The words of the audit trail a person or program wrote into it: user, method and every
+ * detail value (not the hashes, ids and times, where any 4 digits turn up by chance).
+ */
+export function auditText(events: readonly { readonly user: string | null; readonly method: string | null; readonly details: Readonly<Record<string, unknown>> }[]): string {
+  return events.map((e) => JSON.stringify([e.user, e.method, e.details])).join('\n');
+}
