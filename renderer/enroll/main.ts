@@ -210,8 +210,10 @@ function registerKey(label: string): Promise<void> {
 async function hello(): Promise<void> {
   const reply = (await request('enroll:hello', {})) as { view: Sequenced<EnrolView>; reader: ReaderConfig } | null;
   if (!reply) return;
-  dispatch({ type: 'view', view: reply.view });
-  if (reader) return;
+  if (reader) {
+    dispatch({ type: 'view', view: reply.view });
+    return;
+  }
   reader = reply.reader;
   listenForKeys(reader, {
     onChar: (char) => pad?.feedChar(char),
@@ -234,8 +236,12 @@ async function hello(): Promise<void> {
     },
     onBurst: () => undefined,
   });
+  // Listening to the keyboard first: a screen that invites a tap is ready for it.
+  dispatch({ type: 'view', view: reply.view });
 }
 
-api.onEnrolView((view) => dispatch({ type: 'view', view }));
+api.onEnrolView((view) => {
+  if (reader) dispatch({ type: 'view', view });
+});
 dispatch({ type: 'reply' });
 void hello();

@@ -207,16 +207,24 @@ function startKeyboard(config: ReaderConfig): void {
   });
 }
 
+/** Views pushed before the page listens to the keyboard wait: a screen that invites a tap must be ready for it. */
+let early: Sequenced<LockView> | null = null;
+
 async function hello(): Promise<void> {
   const reply = (await request('lock:hello', {})) as { view: Sequenced<LockView>; reader: ReaderConfig } | null;
   if (!reply) return;
-  dispatch({ type: 'view', view: reply.view });
   if (!reader) {
     reader = reply.reader;
     startKeyboard(reader);
   }
+  dispatch({ type: 'view', view: reply.view });
+  if (early) dispatch({ type: 'view', view: early });
+  early = null;
 }
 
-api.onLockView((view) => dispatch({ type: 'view', view }));
+api.onLockView((view) => {
+  if (reader) dispatch({ type: 'view', view });
+  else early = view;
+});
 render();
 void hello();

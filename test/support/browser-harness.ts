@@ -257,6 +257,8 @@ export async function waitForScreen(page: Page, screen: string, timeoutMs = 10_0
   }
 }
 
+const lastKeyTime = new WeakMap<CDPSession, number>();
+
 /**
  * Types a card number the way a keyboard-wedge reader does: trusted key events through
  * CDP whose timestamps are `gapMs` apart (Chromium carries them into KeyboardEvent.timeStamp),
@@ -264,8 +266,9 @@ export async function waitForScreen(page: Page, screen: string, timeoutMs = 10_0
  */
 export async function typeBurst(page: Page, cdp: CDPSession, text: string, gapMs: number, terminator: 'Enter' | 'Tab' | null = 'Enter'): Promise<void> {
   const keys = terminator ? [...text, terminator] : [...text];
-  // The burst ends about now: its first key lies (length × gap) in the past.
-  const base = Date.now() / 1000 - (keys.length * gapMs) / 1000;
+  // Key times only move forward on a page, even when one burst follows another at once.
+  const base = Math.max(Date.now() / 1000, (lastKeyTime.get(cdp) ?? 0) + gapMs / 1000);
+  lastKeyTime.set(cdp, base + ((keys.length - 1) * gapMs) / 1000 + 0.001);
   for (const [i, key] of keys.entries()) {
     const timestamp = base + (i * gapMs) / 1000;
     const printable = key.length === 1;
