@@ -30,6 +30,7 @@ describe('lock page: badge reader', { skip: skip ?? false }, () => {
       await page.close();
     }
     const d = await PageDriver.on(await h.open('lock'));
+    await d.waitFor('locked');
     await d.tap(DANA.badge, 12);
     await d.waitFor('pin');
     await d.typePin(DANA.pin);
