@@ -20,7 +20,11 @@ export class AgentTray {
 
   refresh(): void {
     const s = this.agent.status();
-    const session = s.session ? `${s.session.phase}${s.session.owner ? ` — ${s.session.owner}` : ''}` : 'no session';
+    const session = s.auth.emergency
+      ? `EMERGENCY ACCESS — ${s.auth.emergency.user}`
+      : s.session
+        ? `${s.session.phase}${s.session.owner ? ` — ${s.session.owner}` : ''}`
+        : 'no session';
     const upstream = s.forwarding ? `${s.forwarding.queueDepth} events waiting to upload` : 'no upstream configured';
     this.tray.setContextMenu(
       Menu.buildFromTemplate([

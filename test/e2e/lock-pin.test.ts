@@ -24,7 +24,7 @@ describe('lock page: PIN, lockout and tap-over', { skip: skip ?? false }, () => 
   after(() => h?.stop());
 
   it('locks a user out after N wrong PINs; the lockout survives an agent restart and ends after M minutes', async () => {
-    let d = await PageDriver.on(await h.open('lock'));
+    const d = await PageDriver.on(await h.open('lock'));
     await d.waitFor('locked');
     await d.tap(SAM.badge);
     await d.waitFor('pin');

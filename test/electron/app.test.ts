@@ -7,7 +7,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { _electron as electron } from 'playwright-core';
+import { runAgentctl } from '../../main/cli/agentctl';
+import { KeytarKeyStore } from '../../main/platform/keystore';
 import { uniqueService } from '../support/audit-fixture';
+import { DANA } from '../support/lock-driver';
 
 const root = resolve(__dirname, '../../..');
 
@@ -21,18 +24,25 @@ function electronBinary(): { path: string | null; why: string } {
   }
 }
 
-test('the app starts locked: a sandboxed lock window from http://localhost (in-process) with the preload bridge and no Node', async (t) => {
+test('the app starts locked (sandboxed lock window on http://localhost, preload bridge, no Node); a badge and a PIN unlock it and the window goes', async (t) => {
   const bin = electronBinary();
   if (!bin.path) {
     t.skip(bin.why);
     return;
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'cwa-electron-'));
-  const app = await electron.launch({
-    executablePath: bin.path,
-    args: [root, '--no-sandbox'],
-    env: { ...process.env, CWA_DATA_DIR: dataDir, CWA_POLICY_FILE: join(dataDir, 'policy.json'), CWA_KEYCHAIN_SERVICE: uniqueService('electron') } as Record<string, string>,
+  const service = uniqueService('electron');
+  const env = { CWA_DATA_DIR: dataDir, CWA_POLICY_FILE: join(dataDir, 'policy.json'), CWA_KEYCHAIN_SERVICE: service };
+  // IT enrols the first user the way it would on a real workstation.
+  const answers = [DANA.badge, DANA.pin, DANA.pin];
+  const added = await runAgentctl(['user', 'add', '--id', DANA.id, '--name', DANA.displayName, '--role', 'enroller'], {
+    out: () => undefined,
+    err: (l) => assert.fail(l),
+    env,
+    ask: async () => answers.shift() ?? '',
   });
+  assert.equal(added, 0);
+  const app = await electron.launch({ executablePath: bin.path, args: [root, '--no-sandbox'], env: { ...process.env, ...env } as Record<string, string> });
   try {
     const page = await app.firstWindow();
     await page.waitForLoadState('domcontentloaded');
@@ -40,9 +50,18 @@ test('the app starts locked: a sandboxed lock window from http://localhost (in-p
     assert.equal(await page.evaluate(() => typeof (globalThis as { agent?: unknown }).agent), 'object');
     assert.equal(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require), 'undefined');
     assert.equal(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process), 'undefined');
-    assert.equal(await page.textContent('h1'), 'This workstation is locked');
+    await page.locator('#app[data-screen="locked"]').waitFor();
+    // A reader burst (5 ms per key), then a person typing the PIN.
+    await page.keyboard.type(DANA.badge, { delay: 5 });
+    await page.keyboard.press('Enter');
+    await page.locator('#app[data-screen="pin"]').waitFor();
+    await page.keyboard.type(DANA.pin, { delay: 150 });
+    await page.keyboard.press('Enter');
+    await page.waitForEvent('close');
+    assert.equal(app.windows().length, 0, 'every lock window is gone once unlocked');
   } finally {
     await app.close();
+    for (const a of ['audit-db-key', 'device-signing-key', 'directory-org-key']) await new KeytarKeyStore(service).delete(a).catch(() => false);
     rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -12,4 +12,6 @@ test('the shipped policy example parses, and every section it sets survives', ()
   assert.equal(r.policy.session.lockAfterSeconds, 300);
   assert.equal(r.policy.forwarding.https?.url, 'https://audit-collector.hospital.example:8443');
   assert.equal(r.policy.syslog?.port, 6514);
+  assert.equal(r.policy.auth.helpDesk, 'Call the IT service desk on extension 4357.');
+  assert.equal(r.policy.auth.badge.maxKeyGapMs, 60);
 });
