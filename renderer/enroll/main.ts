@@ -1,8 +1,9 @@
 // The enrol page: an enroller proves who they are, then enrols a person (badge, PIN twice,
 // optional security key) or revokes a badge, key or person. Talks only to window.agent;
 // "Back to the lock screen" returns to the lock page.
-import type { EnrolView, ReaderConfig, RequestChannel, RequestOf, Sequenced } from '../../preload/contract';
+import type { EnrolView, ReaderConfig, RequestOf, Sequenced } from '../../preload/contract';
 import { agentApi } from '../shared/agent';
+import { pageRequester } from '../shared/page-client';
 import { authenticate, cancelCeremony, register } from '../shared/ceremony';
 import { h } from '../shared/dom';
 import { listenForKeys } from '../shared/keyboard';
@@ -24,22 +25,7 @@ function dispatch(event: EnrolEvent): void {
   screens.render(enrolScreenOf(state, performance.now()), state.busy);
 }
 
-function isView(x: unknown): x is Sequenced<EnrolView> {
-  return typeof x === 'object' && x !== null && 'screen' in x && 'seq' in x;
-}
-
-async function request<C extends RequestChannel>(channel: C, payload: RequestOf<C>): Promise<unknown> {
-  dispatch({ type: 'request' });
-  try {
-    const reply: unknown = await api.request(channel, payload);
-    dispatch({ type: 'reply' });
-    if (isView(reply)) dispatch({ type: 'view', view: reply });
-    return reply;
-  } catch (err) {
-    dispatch({ type: 'request-failed', message: err instanceof Error ? err.message : String(err) });
-    return null;
-  }
-}
+const request = pageRequester<Sequenced<EnrolView>>(dispatch);
 
 const screens = new ScreenRenderer<EnrolActionId, EnrolInput>(root, {
   renderInput,

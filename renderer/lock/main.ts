@@ -1,8 +1,9 @@
 // The lock page: renders the lock model as DOM, sends badge bursts, PINs and key responses
 // to the agent, runs the security-key ceremony with its own timeout and cancel, and keeps
 // keyboard focus where the next step is. Talks only to window.agent.
-import type { BreakglassReasonCode, LockView, ReaderConfig, RequestChannel, RequestOf, Sequenced } from '../../preload/contract';
+import type { BreakglassReasonCode, LockView, ReaderConfig, RequestOf, Sequenced } from '../../preload/contract';
 import { agentApi } from '../shared/agent';
+import { pageRequester } from '../shared/page-client';
 import { authenticate, cancelCeremony } from '../shared/ceremony';
 import { h } from '../shared/dom';
 import { listenForKeys } from '../shared/keyboard';
@@ -24,22 +25,7 @@ function dispatch(event: PageEvent): void {
   render();
 }
 
-function isView(x: unknown): x is Sequenced<LockView> {
-  return typeof x === 'object' && x !== null && 'screen' in x && 'seq' in x;
-}
-
-async function request<C extends RequestChannel>(channel: C, payload: RequestOf<C>): Promise<unknown> {
-  dispatch({ type: 'request' });
-  try {
-    const reply: unknown = await api.request(channel, payload);
-    dispatch({ type: 'reply' });
-    if (isView(reply)) dispatch({ type: 'view', view: reply });
-    return reply;
-  } catch (err) {
-    dispatch({ type: 'request-failed', message: err instanceof Error ? err.message : String(err) });
-    return null;
-  }
-}
+const request = pageRequester<Sequenced<LockView>>(dispatch);
 
 // ----------------------------------------------------------------------- rendering
 

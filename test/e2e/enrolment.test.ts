@@ -9,7 +9,7 @@ import { parseEventBody, type AuditEvent } from '../../main/audit/event';
 import { verifyStore } from '../../main/audit/verify-store';
 import { runAgentctl } from '../../main/cli/agentctl';
 import { BrowserHarness, chromiumMissing } from '../support/browser-harness';
-import { auditText, DANA, eventually, KIM, PageDriver, SAM, type TestUser } from '../support/lock-driver';
+import { auditText, DANA, eventually, KIM, PageDriver, proveEnroller, SAM, startEnrolment, type TestUser } from '../support/lock-driver';
 
 const skip = chromiumMissing();
 
@@ -71,21 +71,7 @@ describe('enrolment', { skip: skip ?? false }, () => {
     await page.close();
   });
 
-  async function enrolAtWorkstation(d: PageDriver, subject: TestUser, badge = subject.badge): Promise<void> {
-    await d.page.goto(`${h.origin}/enroll/index.html`);
-    await d.waitFor('enrol-enroller-badge');
-    await d.tap(DANA.badge);
-    await d.waitFor('enrol-enroller-pin');
-    await d.typePin(DANA.pin);
-    await d.waitFor('enrol-menu');
-    await d.click('choose-enrol');
-    await d.waitFor('enrol-subject');
-    await d.fill('subject-id', subject.id);
-    await d.fill('subject-name', subject.displayName);
-    await d.click('subject-continue');
-    await d.waitFor('enrol-subject-badge');
-    await d.tap(badge);
-  }
+  const enrolAtWorkstation = (d: PageDriver, subject: TestUser, badge = subject.badge) => startEnrolment(h, d, DANA, subject, badge);
 
   it('an enroller enrols a nurse at the workstation; the nurse taps in at once; a badge already bound is refused', async () => {
     const d = await PageDriver.on(await h.open('enroll'));
@@ -166,12 +152,7 @@ describe('enrolment', { skip: skip ?? false }, () => {
     await h.agent.dispatch({ type: 'manual-lock', via: 'tray' });
 
     // Dana revokes all of Kim's access from the workstation.
-    await d.page.goto(`${h.origin}/enroll/index.html`);
-    await d.waitFor('enrol-enroller-badge');
-    await d.tap(DANA.badge);
-    await d.waitFor('enrol-enroller-pin');
-    await d.typePin(DANA.pin);
-    await d.waitFor('enrol-menu');
+    await proveEnroller(h, d, DANA);
     await d.click('choose-revoke');
     await d.waitFor('enrol-revoke-find');
     await d.fill('subject-id', KIM.id);

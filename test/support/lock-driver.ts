@@ -93,19 +93,7 @@ export interface Authenticator {
  */
 export async function enrolWithKey(h: BrowserHarness, page: Page, enroller: TestUser, subject: TestUser): Promise<void> {
   const d = await PageDriver.on(page);
-  await page.goto(`${h.origin}/enroll/index.html`);
-  await d.waitFor('enrol-enroller-badge');
-  await d.tap(enroller.badge);
-  await d.waitFor('enrol-enroller-pin');
-  await d.typePin(enroller.pin);
-  await d.waitFor('enrol-menu');
-  await d.click('choose-enrol');
-  await d.waitFor('enrol-subject');
-  await d.fill('subject-id', subject.id);
-  await d.fill('subject-name', subject.displayName);
-  await d.click('subject-continue');
-  await d.waitFor('enrol-subject-badge');
-  await d.tap(subject.badge);
+  await startEnrolment(h, d, enroller, subject);
   await d.waitFor('enrol-subject-pin');
   await d.typePin(subject.pin);
   await d.waitFor('enrol-subject-pin-confirm');
@@ -117,6 +105,28 @@ export async function enrolWithKey(h: BrowserHarness, page: Page, enroller: Test
   await d.waitFor('enrol-done');
   await d.click('exit');
   await page.waitForURL(/\/lock\/index\.html$/);
+}
+
+/** Opens the enrol page and proves `enroller` (badge, PIN): the enrolment menu shows. */
+export async function proveEnroller(h: BrowserHarness, d: PageDriver, enroller: TestUser): Promise<void> {
+  await d.page.goto(`${h.origin}/enroll/index.html`);
+  await d.waitFor('enrol-enroller-badge');
+  await d.tap(enroller.badge);
+  await d.waitFor('enrol-enroller-pin');
+  await d.typePin(enroller.pin);
+  await d.waitFor('enrol-menu');
+}
+
+/** Up to the new person's badge tap (`badge`, by default their own). */
+export async function startEnrolment(h: BrowserHarness, d: PageDriver, enroller: TestUser, subject: TestUser, badge = subject.badge): Promise<void> {
+  await proveEnroller(h, d, enroller);
+  await d.click('choose-enrol');
+  await d.waitFor('enrol-subject');
+  await d.fill('subject-id', subject.id);
+  await d.fill('subject-name', subject.displayName);
+  await d.click('subject-continue');
+  await d.waitFor('enrol-subject-badge');
+  await d.tap(badge);
 }
 
 /** Copies every credential of one virtual authenticator into another (a second tab, or a clone). */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { BrowserHarness } from './browser-harness';
-import { applyPolicy, DANA, KIM, LEE, PageDriver, RAY, SAM, seed, UNKNOWN_BADGE } from './lock-driver';
+import { applyPolicy, DANA, KIM, LEE, PageDriver, proveEnroller, RAY, SAM, seed, UNKNOWN_BADGE } from './lock-driver';
 
 export type Visit = (screen: string, page: Page) => Promise<void>;
 
@@ -166,12 +166,7 @@ export async function walkAllScreens(
     await d.waitFor('locked-owner');
 
     // Revoking from the workstation: Dana signs in to enrolment again and looks up Sam.
-    await page.goto(`${h.origin}/enroll/index.html`);
-    await d.waitFor('enrol-enroller-badge');
-    await d.tap(DANA.badge);
-    await d.waitFor('enrol-enroller-pin');
-    await d.typePin(DANA.pin);
-    await d.waitFor('enrol-menu');
+    await proveEnroller(h, d, DANA);
     await d.click('choose-revoke');
     await expectScreen(d, 'enrol-revoke-find', visit, seen);
     await d.fill('subject-id', SAM.id);
