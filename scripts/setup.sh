@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # chromium (+ a font) drives the lock and enrol pages in the browser tests, the screenshots and the auth benchmarks.
 APT_PACKAGES=(build-essential python3 pkg-config libsecret-1-dev gnome-keyring dbus dbus-daemon dbus-bin
-  rsyslog rsyslog-gnutls openssl ca-certificates util-linux mount chromium fonts-dejavu-core)
+  rsyslog rsyslog-gnutls openssl ca-certificates util-linux mount chromium fonts-dejavu-core
+  postgresql)
 if command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do
@@ -22,6 +23,13 @@ if command -v dpkg-query >/dev/null; then
   fi
 else
   echo "setup: not a Debian/Ubuntu machine; install the equivalents of: ${APT_PACKAGES[*]}" >&2
+fi
+
+# PostgreSQL refuses to run as root: the collector's PostgreSQL tests start their throwaway
+# server as this unprivileged system user.
+if [ "$(id -u)" -eq 0 ] && ! id -u cwa-pg >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin cwa-pg
+  echo "setup: created the system user cwa-pg (for throwaway PostgreSQL servers in tests)"
 fi
 
 node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>20||(a===20&&b>=19)?1:0)' 2>/dev/null || echo 0)

@@ -72,7 +72,7 @@ export type RevokeTarget =
 
 export class DirectoryConflictError extends Error {
   constructor(
-    readonly kind: 'badge-bound' | 'credential-bound' | 'user-exists' | 'no-such-user' | 'no-such-entry' | 'incomplete' | 'revoked',
+    readonly kind: 'badge-bound' | 'credential-bound' | 'user-exists' | 'no-such-user' | 'no-such-entry' | 'incomplete' | 'revoked' | 'replayed' | 'offline',
     message: string,
   ) {
     super(message);

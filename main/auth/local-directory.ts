@@ -4,6 +4,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Clock } from '../platform/clock';
 import { systemClock } from '../platform/clock';
+import { checkEnrolment } from './enrolment-rules';
 import {
   DirectoryConflictError,
   type BadgeEntry,
@@ -127,22 +128,12 @@ export class LocalDirectory implements Directory {
   async enroll(e: Enrolment): Promise<number> {
     return this.db.transaction(() => {
       const existing = this.s.user.get(e.userId);
-      if (existing?.state === 'revoked') {
-        throw new DirectoryConflictError('revoked', `${e.userId} was revoked; IT must reinstate the account before anything is enrolled for it.`);
-      }
-      if (!existing && !e.profile) throw new DirectoryConflictError('no-such-user', `${e.userId} is not enrolled.`);
-      if (!existing && (!e.badgeToken || !e.pinVerifier)) {
-        throw new DirectoryConflictError('incomplete', 'A new user needs a badge and a PIN.');
-      }
-      if (e.badgeToken) {
-        const bound = this.s.badge.get(e.badgeToken);
-        if (bound && bound.user_id !== e.userId && bound.state === 'active') {
-          throw new DirectoryConflictError('badge-bound', 'This badge already belongs to someone else. Use a different badge, or have the other enrolment revoked first.');
-        }
-      }
-      if (e.credential && this.s.cred.get(e.credential.id)) {
-        throw new DirectoryConflictError('credential-bound', 'This security key is already registered.');
-      }
+      const bound = e.badgeToken ? this.s.badge.get(e.badgeToken) : undefined;
+      checkEnrolment(e, {
+        user: existing ?? null,
+        badgeOwner: bound ? { userId: bound.user_id, state: bound.state } : null,
+        credentialExists: e.credential ? this.s.cred.get(e.credential.id) !== undefined : false,
+      });
       const version = this.bump();
       const now = new Date(this.clock.wallMs()).toISOString();
       if (!existing) this.s.insertUser.run(e.userId, e.profile!.displayName, JSON.stringify(e.profile!.roles), now, version);
