@@ -9,7 +9,7 @@ import { atnaSyslogFrame, type AtnaSyslogOptions } from '../main/audit/formats/a
 import { SyslogTlsTransport } from '../main/forward/syslog-tls-transport';
 import { sampleInput } from '../test/support/atna-events';
 import { openTestStore, type TestStore } from '../test/support/audit-fixture';
-import { TestPki } from '../test/support/pki';
+import { TestPki } from '../collector/demo-pki';
 import { Rsyslog } from '../test/support/rsyslog';
 import { withRatio, type Emit } from './result';
 

@@ -154,6 +154,12 @@ export class CollectorStore {
     });
   }
 
+  /** Stored hashes for seq in [from, to], for deduplicating a resent batch in one query. */
+  async hashesBetween(deviceId: string, from: number, to: number): Promise<Map<number, string>> {
+    const rows = await this.db.all<{ seq: number; hash: string }>('SELECT seq, hash FROM events WHERE device_id = $1 AND seq >= $2 AND seq <= $3', [deviceId, from, to]);
+    return new Map(rows.map((r) => [Number(r.seq), r.hash]));
+  }
+
   async countEvents(deviceId?: string): Promise<number> {
     const row = deviceId === undefined ? await this.db.get<{ n: number }>('SELECT count(*) AS n FROM events') : await this.db.get<{ n: number }>('SELECT count(*) AS n FROM events WHERE device_id = $1', [deviceId]);
     return Number(row?.n ?? 0);

@@ -31,6 +31,11 @@ function derive(orgKey: Buffer, label: string): Buffer {
   return Buffer.from(hkdfSync('sha256', orgKey, Buffer.alloc(0), `clinical-workstation-agent/${label}`, 32));
 }
 
+/** Which organisation key this is (16 hex), the same at the collector and every agent. */
+export function orgKeyFingerprint(orgKey: Buffer): string {
+  return createHmac('sha256', derive(orgKey, 'key-id/v1')).update('key-id').digest('hex').slice(0, 16);
+}
+
 export function directoryKeysFrom(orgKey: Buffer): DirectoryKeys {
   if (orgKey.length !== 32) throw new DirectoryKeyError('invalid', 'the directory key must be 32 bytes');
   const badgeKey = derive(orgKey, 'badge-token/v1');
@@ -38,7 +43,7 @@ export function directoryKeysFrom(orgKey: Buffer): DirectoryKeys {
   return {
     badgeToken: (cardNumber) => createHmac('sha256', badgeKey).update(normalizeCardNumber(cardNumber)).digest('hex'),
     pinPepper,
-    keyId: createHmac('sha256', derive(orgKey, 'key-id/v1')).update('key-id').digest('hex').slice(0, 16),
+    keyId: orgKeyFingerprint(orgKey),
   };
 }
 

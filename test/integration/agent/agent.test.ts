@@ -17,8 +17,8 @@ import { createAgentLogger } from '../../../main/platform/logger';
 import { defaultPaths } from '../../../main/platform/paths';
 import { startStatusServer } from '../../../main/status/status-server';
 import { uniqueService } from '../../support/audit-fixture';
-import { TestPki } from '../../support/pki';
-import { startReceiver } from '../../support/receiver/receiver';
+import { TestPki } from '../../../collector/demo-pki';
+import { startReceiver } from '../../support/test-collector';
 
 async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -72,7 +72,7 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
       const headSeq = agent.store.head().seq;
       await receiver.waitFor((c) => c.stored >= headSeq, 15_000);
       await until('the ack to reach the agent', () => agent!.status().audit.acknowledgedThrough >= headSeq);
-      assert.equal(receiver.verifyStored(first.deviceId).ok, true);
+      assert.equal((await receiver.verifyStored(first.deviceId)).ok, true);
       const actions = agent.store.readAfter(0, 100).map((e) => parseEventBody(e.body).action);
       assert.deepEqual(actions.slice(0, 2), ['agent.start', 'audit.recording_started']);
       assert.ok(actions.includes('policy.loaded'), 'the policy change is in the audit trail');

@@ -27,7 +27,7 @@ test('100,000 events buffered offline, then drained: the receiver holds exactly 
   assert.equal(c.rejected, 0);
   assert.equal(s.lastAck?.seq, N);
   assert.equal(h.store.acknowledgedThrough(), N);
-  const v = h.receiver.verifyStored(h.store.deviceMeta().device);
+  const v = await h.receiver.verifyStored(h.store.deviceMeta().device);
   assert.equal(v.problem, null, v.problem?.message);
   assert.equal(v.verified, N);
   assert.equal(v.contentChecked, N, 'every body re-hashed at the receiver');

@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parseEventBody } from '../../../main/audit/event';
-import type { Fault } from '../../support/receiver/receiver';
+import type { Fault } from '../../support/test-collector';
 import { openHarness, waitForStatus, type Harness } from './support/harness';
 
 let h: Harness;
@@ -18,9 +18,9 @@ before(async () => {
 });
 after(() => h.cleanup());
 
-function assertReceiverHoldsTheWholeChain(): void {
+async function assertReceiverHoldsTheWholeChain(): Promise<void> {
   const head = h.store.head();
-  const result = h.receiver.verifyStored(device);
+  const result = await h.receiver.verifyStored(device);
   assert.equal(result.problem, null, result.problem?.message);
   assert.deepEqual(result.last, head, 'the receiver ends exactly at the agent head');
   assert.equal(result.verified, head.seq, 'every event from seq 1 verified');
@@ -49,7 +49,7 @@ test('receiver down for a while, then up: everything arrives once, in order', as
   assert.equal(c.resyncs, 0, 'never out of order');
   assert.equal(done.lastAck?.seq, 400);
   assert.equal(h.store.acknowledgedThrough(), 400);
-  assertReceiverHoldsTheWholeChain();
+  await assertReceiverHoldsTheWholeChain();
 });
 
 test('500s, timeouts, slow reads and resets mid-batch: no loss, duplicates are only resends', async () => {
@@ -89,7 +89,7 @@ test('500s, timeouts, slow reads and resets mid-batch: no loss, duplicates are o
   assert.ok(c.faults > 0);
   for (const k of ['http-500', 'http-503', 'timeout', 'connect']) assert.ok(kinds.has(k), `status showed a ${k} error (saw ${[...kinds].join(', ')})`);
   assert.equal(h.store.acknowledgedThrough(), startSeq + 1500);
-  assertReceiverHoldsTheWholeChain();
+  await assertReceiverHoldsTheWholeChain();
 });
 
 test('a receiver that lost its data gets everything again from seq 1; the ack watermark never moves back', async () => {
@@ -105,7 +105,7 @@ test('a receiver that lost its data gets everything again from seq 1; the ack wa
   await f.stop();
   assert.ok(h.receiver.counts().resyncs >= 1, 'the receiver asked for a resend (409)');
   assert.ok(h.store.acknowledgedThrough() >= acked);
-  assertReceiverHoldsTheWholeChain();
+  await assertReceiverHoldsTheWholeChain();
 });
 
 test('a wrong upstream CA: nothing is sent, status says tls, device.tls_failure is recorded once', async () => {

@@ -53,7 +53,7 @@ test('a verified batch is acknowledged through its last seq, and a resend counts
 test('a gap answers 409 with the receiver position: a resync outcome', async () => {
   const t = h.transport();
   try {
-    const last = h.receiver.last(h.store.deviceMeta().device);
+    const last = await h.receiver.last(h.store.deviceMeta().device);
     const outcome = await t.send(h.store.readAfter(last.seq + 3, 2), signal);
     assert.deepEqual(outcome, { kind: 'resync', lastSeq: last.seq, lastHash: last.hash });
   } finally {
@@ -64,7 +64,7 @@ test('a gap answers 409 with the receiver position: a resync outcome', async () 
 test('an altered event is rejected (422), not stored, and classified as rejected', async () => {
   const t = h.transport();
   try {
-    const last = h.receiver.last(h.store.deviceMeta().device);
+    const last = await h.receiver.last(h.store.deviceMeta().device);
     const [e] = h.store.readAfter(last.seq, 1);
     assert.ok(e);
     const tampered = { ...e, body: e.body.replace('"session.lock"', '"session.unlock"') };

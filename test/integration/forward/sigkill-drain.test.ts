@@ -66,7 +66,7 @@ test('SIGKILL during a drain, then restart: no loss, no gap, duplicates only fro
 
   const store = await h.test.reopen();
   assert.equal(store.acknowledgedThrough(), N);
-  const v = h.receiver.verifyStored(store.deviceMeta().device);
+  const v = await h.receiver.verifyStored(store.deviceMeta().device);
   assert.equal(v.problem, null, v.problem?.message);
   assert.equal(v.verified, N);
   assert.deepEqual(v.last, store.head());

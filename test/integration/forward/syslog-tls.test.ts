@@ -13,7 +13,7 @@ import { TransportError } from '../../../main/forward/transport';
 import { SyntheticChain, sampleInput } from '../../support/atna-events';
 import { validateAuditMessage } from '../../support/atna-validator';
 import { openTestStore, type TestStore } from '../../support/audit-fixture';
-import { TestPki, type Ca, type CertFiles } from '../../support/pki';
+import { TestPki, type Ca, type CertFiles } from '../../../collector/demo-pki';
 import { Rsyslog, freePort } from '../../support/rsyslog';
 
 const CLIENT_NAME = 'ws-ward3-02.clinic.example';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { KeytarKeyStore } from '../../../main/platform/keystore';
 import { loadTlsCredentials, TlsCredentialsError } from '../../../main/forward/tls-credentials';
 import { uniqueService } from '../../support/audit-fixture';
-import { TestPki } from '../../support/pki';
+import { TestPki } from '../../../collector/demo-pki';
 
 const pki = new TestPki();
 const ca = pki.createCa('creds-ca');

@@ -7,8 +7,8 @@ import type { AuditStore } from '../../../../main/audit/store';
 import { Forwarder, type ForwarderOptions } from '../../../../main/forward/forwarder';
 import { HttpsTransport, type HttpsTransportOptions } from '../../../../main/forward/https-transport';
 import { openTestStore, type TestStore } from '../../../support/audit-fixture';
-import { TestPki, type Ca, type CertFiles } from '../../../support/pki';
-import { startReceiver, type FaultPlan, type Receiver, type RegisteredDevice } from '../../../support/receiver/receiver';
+import { TestPki, type Ca, type CertFiles } from '../../../../collector/demo-pki';
+import { startReceiver, type FaultPlan, type Receiver, type RegisteredDevice } from '../../../support/test-collector';
 
 export interface Harness {
   readonly pki: TestPki;

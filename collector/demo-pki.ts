@@ -1,4 +1,4 @@
-// Throwaway PKI for tests and benchmarks, made with the openssl CLI at run time (no key or
+// Throwaway PKI for demos, tests and benchmarks, made with the openssl CLI at run time (no key or
 // certificate is ever committed): a CA, a localhost server certificate, client
 // certificates, and the bad ones the fault tests need (expired, wrong CA, wrong name).
 import { execFileSync } from 'node:child_process';
