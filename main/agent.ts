@@ -30,6 +30,8 @@ import { CredentialChecker } from './auth/credential-checker';
 import { DirectoryAdmin } from './auth/directory-admin';
 import { DirectoryKeyError, loadDirectoryKeys, type DirectoryKeys } from './auth/directory-key';
 import { Enrollment } from './auth/enrollment';
+import { DirectoryClient } from './auth/directory-client';
+import { DirectorySync, type DirectorySyncStatus } from './auth/directory-sync';
 import { LocalDirectory } from './auth/local-directory';
 import { LockScreen } from './auth/lock-screen';
 import { FailureLedger } from './auth/lockout';
@@ -67,6 +69,7 @@ export interface AuthStatus {
   readonly origin: string;
   readonly rpId: string;
   readonly userVerification: ResolvedUserVerification;
+  readonly directory: DirectorySyncStatus;
   readonly emergency: { readonly user: string; readonly expiresAt: string; readonly reason: string } | null;
 }
 
@@ -98,7 +101,9 @@ export class Agent {
   private forwarder: Forwarder | null = null;
   private bufferMonitor: BufferMonitor | null = null;
   private session: SessionController | null = null;
-  private directory!: LocalDirectory;
+  private localDirectory!: LocalDirectory;
+  /** The directory sign-in uses: the local copy, following the collector's when one is configured. */
+  private directory!: DirectorySync;
   private directoryKeys: DirectoryKeys | null = null;
   private directoryKeyProblem: string | null = null;
   private directoryInfo = { version: 0, users: 0 };
@@ -207,6 +212,7 @@ export class Agent {
       await this.session.start();
     }
     await this.configureForwarding(snapshot.policy);
+    await this.configureDirectorySync(snapshot.policy);
     const purgeEvery = this.opts.purgeIntervalMs ?? 3600_000;
     const purge = setInterval(() => this.purge(), purgeEvery);
     this.disposables.add(toDisposable(() => clearInterval(purge)));
@@ -224,9 +230,24 @@ export class Agent {
   private async startAuth(): Promise<void> {
     const clock = this.opts.clock ?? systemClock;
     const db = this.store.sharedConnection();
-    this.directory = new LocalDirectory(db, clock);
+    this.localDirectory = new LocalDirectory(db, clock);
+    this.directory = this.disposables.add(
+      new DirectorySync({
+        local: this.localDirectory,
+        keyStore: this.opts.keyStore,
+        recorder: this.recorder,
+        clock,
+        sealedEvent: (seq) => this.store.sealedAt(seq),
+        onKeys: (keys) => {
+          this.directoryKeys = keys;
+          this.directoryKeyProblem = null;
+        },
+        onChanged: () => void this.refreshDirectoryInfo().catch((err: Error) => this.noteError('directory', err.message)),
+        onError: (message) => this.noteError('directory', message),
+      }),
+    );
     try {
-      this.directoryKeys = await loadDirectoryKeys(this.opts.keyStore, { directoryEmpty: await this.directory.isEmpty() });
+      this.directoryKeys = await loadDirectoryKeys(this.opts.keyStore, { directoryEmpty: await this.localDirectory.isEmpty() });
     } catch (err) {
       if (!(err instanceof DirectoryKeyError)) throw err;
       // Fail closed for badges and PINs, but keep locking and auditing.
@@ -241,7 +262,28 @@ export class Agent {
       webauthn: new WebAuthnService({ policy: () => policy().auth, clock, platform: this.opts.platform }),
       recorder: this.recorder,
       clock,
+      upstream: this.directory,
     });
+    await this.refreshDirectoryInfo();
+  }
+
+  /** Follows the collector named by forwarding.https (the same mutual TLS), unless policy says off. */
+  private async configureDirectorySync(policy: AgentPolicy): Promise<void> {
+    const https = policy.forwarding.https;
+    if (!https || policy.auth.directorySync === 'off') {
+      await this.directory.connect(null, null);
+      return;
+    }
+    let client: DirectoryClient;
+    try {
+      const creds = await loadTlsCredentials(https, this.opts.keyStore);
+      client = new DirectoryClient({ url: https.url, ...creds, servername: https.servername, signer: this.store.requestSigner() });
+    } catch (err) {
+      this.noteError('directory', `the shared directory is not followed: ${(err as Error).message}`);
+      await this.directory.connect(null, null);
+      return;
+    }
+    await this.directory.connect(client, this.directoryKeys?.keyId ?? null);
     await this.refreshDirectoryInfo();
   }
 
@@ -260,6 +302,11 @@ export class Agent {
   /** The directory changed outside the lock screen (administration): refresh what status and the page show. */
   directoryChanged(): Promise<void> {
     return this.refreshDirectoryInfo();
+  }
+
+  /** Whether this workstation follows the collector's directory (then IT enrols with collector-admin, not agentctl). */
+  directorySynced(): boolean {
+    return this.directory.status(0).mode === 'synced';
   }
 
   private keys(): DirectoryKeys {
@@ -314,7 +361,10 @@ export class Agent {
     if (!this.booted || this.stopping) return;
     this.opts.logger.info(`policy in force from ${snap.source} (${snap.hash ?? 'defaults'})`);
     void this.session?.updatePolicy(snap.policy.session);
-    this.reconfiguring = this.reconfiguring.then(() => this.configureForwarding(snap.policy)).catch((err: unknown) => this.noteError('forwarding', (err as Error).message));
+    this.reconfiguring = this.reconfiguring
+      .then(() => this.configureForwarding(snap.policy))
+      .then(() => this.configureDirectorySync(snap.policy))
+      .catch((err: unknown) => this.noteError('forwarding', (err as Error).message));
   }
 
   private async buildTransports(policy: AgentPolicy): Promise<Transport[]> {
@@ -397,6 +447,7 @@ export class Agent {
         origin: policy.origin,
         rpId: rpIdOf(policy),
         userVerification: resolveUserVerification(policy, this.opts.platform ?? process.platform),
+        directory: this.directory.status(this.directoryInfo.version),
         emergency: em ? { user: em.user, reason: em.reason, expiresAt: new Date(clock.wallMs() + Math.max(0, em.expiresAt - clock.monotonicMs())).toISOString() } : null,
       },
       lastErrors: [...this.errors],

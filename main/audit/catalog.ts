@@ -97,6 +97,9 @@ export const CATALOG = {
   'enrollment.credential_added': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A badge, PIN or FIDO2 credential was added or replaced (details.subject, details.kind).', { actionCode: 'C' }),
   'enrollment.credential_removed': entry(SECURITY_ALERT, [USER_SECURITY_ATTRIBUTES_CHANGED], 'A badge or FIDO2 credential was revoked (details.subject, details.kind).', { actionCode: 'D' }),
 
+  // The directory shared with the collector
+  'directory.key_installed': entry(SECURITY_ALERT, [SECURITY_CONFIGURATION, cwa('directory-key', 'Organisation directory key installed')], 'The organisation directory key came from the collector (details.keyId, details.previous); the local copy of the directory was refreshed.'),
+
   // Policy
   'policy.loaded': entry(SECURITY_ALERT, [SECURITY_CONFIGURATION], 'A policy was loaded (details.source, details.hash).'),
   'policy.rejected': entry(SECURITY_ALERT, [SECURITY_CONFIGURATION, cwa('policy-rejected', 'Policy rejected')], 'A policy file was rejected; the previous policy stays (details.errors).', { outcome: 8 }),

@@ -22,6 +22,7 @@ import { toDisposable, type Disposable } from '../disposable';
 import { systemClock, type Clock } from '../platform/clock';
 import type { DeviceIdentity } from '../platform/device-identity';
 import type { KeyStore } from '../platform/keystore';
+import type { RequestSigner } from '../forward/request-signature';
 
 export const DB_KEY_ACCOUNT = 'audit-db-key';
 const PAGE_SIZE = 4096; // SQLCipher v4 default
@@ -483,6 +484,19 @@ export class AuditStore implements AuditRecorder {
   sharedConnection(): Db {
     if (this.closed) throw new AuditStoreError('closed', `The audit store ${this.path} is closed.`);
     return this.db;
+  }
+
+  /** Signs requests to the collector with the device key (its own text prefix: never an event signature). */
+  requestSigner(): RequestSigner {
+    const identity = this.identity;
+    if (identity === null) throw new AuditStoreError('closed', `The audit store ${this.path} is open read-only; it cannot sign.`);
+    return { deviceId: identity.deviceId, sign: (data) => identity.sign(data) };
+  }
+
+  /** The sealed event at `seq`, or null when it is not (or no longer) stored. */
+  sealedAt(seq: number): SealedEvent | null {
+    const row = this.readAfter(seq - 1, 1)[0];
+    return row && row.seq === seq ? row : null;
   }
 
   /** Device metadata as stored when the database was created. */

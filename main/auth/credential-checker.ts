@@ -8,6 +8,7 @@ import type { AuditRecorder } from '../audit/recorder';
 import type { Clock } from '../platform/clock';
 import type { Directory, DirectoryUser } from './directory';
 import type { DirectoryKeys } from './directory-key';
+import type { LockoutReply } from './directory-wire';
 import type { FailureLedger, FailureOutcome, LockoutStatus } from './lockout';
 import { verifyPin } from './pin-hash';
 import type { AssertionResult, Fido2FailureKind, WebAuthnService } from './webauthn';
@@ -35,6 +36,13 @@ const COUNTED_FIDO_FAILURES: ReadonlySet<Fido2FailureKind> = new Set([
   'rp-id-mismatch',
 ]);
 
+/** The collector's part in a sign-in (null answers: it cannot be asked now; the local rules decide). */
+export interface AuthUpstream {
+  reportFailure(userId: string, kind: string): Promise<LockoutReply | null>;
+  reportSuccess(userId: string): void;
+  checkCounter(credentialId: string, counter: number): Promise<boolean | null>;
+}
+
 export interface CredentialCheckerOptions {
   readonly directory: Directory;
   /** Throws DirectoryKeyError when the organisation key is missing. */
@@ -43,6 +51,8 @@ export interface CredentialCheckerOptions {
   readonly webauthn: WebAuthnService;
   readonly recorder: AuditRecorder;
   readonly clock: Clock;
+  /** The shared directory's lockout and counters (absent on a standalone workstation). */
+  readonly upstream?: AuthUpstream;
 }
 
 export class CredentialChecker {
@@ -72,10 +82,10 @@ export class CredentialChecker {
       await refuse('revoked-badge', user.id, { badge: badge.ref });
       return { kind: 'revoked-badge', user };
     }
-    const lock = this.o.ledger.status(user.id);
-    if (lock.lockedUntilMs !== null) {
-      await refuse('locked-out', user.id, { until: new Date(lock.lockedUntilMs).toISOString() });
-      return { kind: 'locked-out', user, untilMs: lock.lockedUntilMs };
+    const until = this.lockedUntil(user);
+    if (until !== null) {
+      await refuse('locked-out', user.id, { until: new Date(until).toISOString() });
+      return { kind: 'locked-out', user, untilMs: until };
     }
     return { kind: 'user', user };
   }
@@ -86,21 +96,36 @@ export class CredentialChecker {
     return user && user.state === 'active' ? user : null;
   }
 
-  lockout(userId: string): LockoutStatus {
-    return this.o.ledger.status(userId);
+  /** This workstation's count, with an organisation-wide lockout from the directory on top. */
+  lockout(userId: string, user?: DirectoryUser): LockoutStatus {
+    const local = this.o.ledger.status(userId);
+    const global = user?.lockedUntil ? Date.parse(user.lockedUntil) : null;
+    if (global !== null && global > this.o.clock.wallMs() && (local.lockedUntilMs === null || global > local.lockedUntilMs)) {
+      return { failures: local.failures, triesLeft: 0, lockedUntilMs: global };
+    }
+    return local;
+  }
+
+  private lockedUntil(user: DirectoryUser): number | null {
+    return this.lockout(user.id, user).lockedUntilMs;
   }
 
   async checkPin(user: DirectoryUser, pin: string): Promise<PinCheck> {
-    const before = this.o.ledger.status(user.id);
+    const before = this.lockout(user.id, user);
     if (before.lockedUntilMs !== null) return { ok: false, reason: 'locked-out', ...before };
     const verifier = await this.o.directory.pinVerifier(user.id);
     if (verifier === null) return { ok: false, reason: 'no-pin', ...before };
     if (await verifyPin(pin, verifier, this.o.keys().pinPepper)) {
-      this.o.ledger.succeed(user.id);
+      this.succeeded(user.id);
       return { ok: true };
     }
     const outcome = await this.countFailure(user.id, 'wrong-pin');
     return { ok: false, reason: outcome.lockedUntilMs !== null ? 'locked-out' : 'wrong-pin', ...outcome };
+  }
+
+  private succeeded(userId: string): void {
+    this.o.ledger.succeed(userId);
+    this.o.upstream?.reportSuccess(userId);
   }
 
   fido2Options(user: DirectoryUser): Promise<PublicKeyCredentialRequestOptionsJSON> {
@@ -109,11 +134,17 @@ export class CredentialChecker {
 
   /** Verifies an assertion; keeps the highest counter; a regressed counter is recorded as a suspected clone. */
   async checkAssertion(user: DirectoryUser, response: AuthenticationResponseJSON): Promise<AssertionCheck> {
-    const result = await this.o.webauthn.verifyAssertion(user, response);
+    let result: AssertionResult = await this.o.webauthn.verifyAssertion(user, response);
     if (result.ok) {
-      await this.o.directory.recordUse(result.credentialId, result.newCounter, new Date(this.o.clock.wallMs()).toISOString());
-      this.o.ledger.succeed(user.id);
-      return result;
+      // The highest counter seen at any workstation: a second copy of the key used elsewhere shows here.
+      const upstreamOk = await this.o.upstream?.checkCounter(result.credentialId, result.newCounter);
+      if (upstreamOk === false) {
+        result = { ok: false, kind: 'counter-regressed', detail: `the counter ${result.newCounter} is not above the highest seen at another workstation`, credentialId: result.credentialId };
+      } else {
+        await this.o.directory.recordUse(result.credentialId, result.newCounter, new Date(this.o.clock.wallMs()).toISOString());
+        this.succeeded(user.id);
+        return result;
+      }
     }
     if (result.kind === 'counter-regressed') {
       await this.o.recorder.record({
@@ -127,9 +158,24 @@ export class CredentialChecker {
     return { ...result, lockout: await this.countFailure(user.id, result.kind) };
   }
 
-  /** Counts a failure; the one that starts a lockout is recorded as an urgent alert. */
+  /**
+   * Counts a failure here and at the collector (a guess spread over workstations adds up);
+   * the one that starts a lockout is recorded as an urgent alert.
+   */
   private async countFailure(userId: string, kind: string): Promise<FailureOutcome> {
-    const outcome = this.o.ledger.fail(userId);
+    const local = this.o.ledger.fail(userId);
+    const global = await this.o.upstream?.reportFailure(userId, kind);
+    let outcome: FailureOutcome = local;
+    if (global) {
+      const globalUntil = global.lockedUntil ? Date.parse(global.lockedUntil) : null;
+      const lockedUntilMs = globalUntil !== null && (local.lockedUntilMs === null || globalUntil > local.lockedUntilMs) ? globalUntil : local.lockedUntilMs;
+      outcome = {
+        failures: Math.max(local.failures, global.failures),
+        triesLeft: Math.min(local.triesLeft, global.triesLeft),
+        lockedUntilMs,
+        lockedNow: local.lockedNow || (lockedUntilMs !== null && local.lockedUntilMs === null),
+      };
+    }
     if (outcome.lockedNow && outcome.lockedUntilMs !== null) {
       await this.o.recorder.record({
         action: 'auth.lockout',

@@ -36,8 +36,16 @@ export interface DirectoryUser {
   readonly hasPin: boolean;
   readonly badges: readonly BadgeEntry[];
   readonly credentials: readonly CredentialEntry[];
+  /** An organisation-wide lockout in force (set at the collector), ISO time, or null. */
+  readonly lockedUntil: string | null;
   /** Directory version of the user's last change. */
   readonly version: number;
+}
+
+/** Who made a change at a workstation, and the sequence number of their sign-in event (the proof). */
+export interface ChangeAuthor {
+  readonly enroller: string;
+  readonly proofSeq: number;
 }
 
 export interface BadgeMatch {
@@ -90,8 +98,8 @@ export interface Directory {
   pinVerifier(userId: string): Promise<string | null>;
   list(): Promise<readonly DirectoryUser[]>;
   /** Applies an enrolment in one transaction; throws DirectoryConflictError (nothing changed). Returns the new version. */
-  enroll(e: Enrolment): Promise<number>;
-  revoke(target: RevokeTarget): Promise<number>;
+  enroll(e: Enrolment, by?: ChangeAuthor): Promise<number>;
+  revoke(target: RevokeTarget, by?: ChangeAuthor): Promise<number>;
   /** Records a verified assertion's counter (never lowers it). */
   recordUse(credentialId: string, counter: number, atIso: string): Promise<void>;
 }

@@ -20,7 +20,7 @@ import { toDisposable, type Disposable } from '../disposable';
 import type { Clock } from '../platform/clock';
 import type { AgentPolicy } from '../policy/schema';
 import type { CredentialChecker } from './credential-checker';
-import { DirectoryConflictError, type Directory, type DirectoryUser, type NewCredential } from './directory';
+import { DirectoryConflictError, type ChangeAuthor, type Directory, type DirectoryUser, type NewCredential } from './directory';
 import type { DirectoryKeys } from './directory-key';
 import { hashPin, pinProblem, verifyPin } from './pin-hash';
 
@@ -71,6 +71,8 @@ export interface EnrollmentOptions {
 
 export class Enrollment implements Disposable {
   private state: State = { step: 'closed', message: null };
+  /** The enroller's sign-in event: sent upstream as the proof that they proved themselves. */
+  private proofSeq: number | null = null;
   private seq = 0;
   private timer: Disposable | null = null;
 
@@ -83,6 +85,7 @@ export class Enrollment implements Disposable {
 
   /** The enrol page opened: a fresh enrolment starts with the enroller's badge. */
   async hello(): Promise<Sequenced<EnrolView>> {
+    this.proofSeq = null;
     return this.guard(async () => this.set({ step: 'enroller-badge', error: null }));
   }
 
@@ -257,7 +260,7 @@ export class Enrollment implements Disposable {
           ...(d.badgeToken ? { badgeToken: d.badgeToken, replaceBadges: !d.isNew } : {}),
           ...(d.pinVerifier ? { pinVerifier: d.pinVerifier } : {}),
           ...(d.credential ? { credential: d.credential } : {}),
-        });
+        }, this.by(s.enroller));
       } catch (err) {
         if (err instanceof DirectoryConflictError) return this.set({ ...s, error: err.message });
         throw err;
@@ -279,9 +282,10 @@ export class Enrollment implements Disposable {
       if (s.step !== 'revoke') return;
       const subject = s.subject.id;
       try {
-        if (target.kind === 'user') await this.o.directory.revoke({ kind: 'user', userId: subject });
-        else if (target.kind === 'badge') await this.o.directory.revoke({ kind: 'badge', userId: subject, ref: target.ref });
-        else await this.o.directory.revoke({ kind: 'credential', userId: subject, credentialId: target.credentialId });
+        const by = this.by(s.enroller);
+        if (target.kind === 'user') await this.o.directory.revoke({ kind: 'user', userId: subject }, by);
+        else if (target.kind === 'badge') await this.o.directory.revoke({ kind: 'badge', userId: subject, ref: target.ref }, by);
+        else await this.o.directory.revoke({ kind: 'credential', userId: subject, credentialId: target.credentialId }, by);
       } catch (err) {
         if (err instanceof DirectoryConflictError) return this.set({ ...s, message: err.message });
         throw err;
@@ -327,11 +331,17 @@ export class Enrollment implements Disposable {
   }
 
   private async enrollerProven(enroller: DirectoryUser, how: { method: string; action: 'auth.pin.success' | 'auth.fido.success'; uv?: string }): Promise<void> {
-    await this.o.recorder.record({ action: how.action, user: enroller.id, method: how.method, details: { purpose: 'enrolment', ...(how.uv ? { userVerification: how.uv } : {}) } });
+    const event = await this.o.recorder.record({ action: how.action, user: enroller.id, method: how.method, details: { purpose: 'enrolment', ...(how.uv ? { userVerification: how.uv } : {}) } });
+    this.proofSeq = event.seq;
     this.set({ step: 'menu', enroller, message: null });
   }
 
+  private by(enroller: DirectoryUser): ChangeAuthor | undefined {
+    return this.proofSeq === null ? undefined : { enroller: enroller.id, proofSeq: this.proofSeq };
+  }
+
   private close(message: string | null): void {
+    this.proofSeq = null;
     this.set({ step: 'closed', message });
   }
 

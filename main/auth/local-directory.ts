@@ -3,12 +3,14 @@
 // and stamps the rows it touched with it.
 import type { Database as Db, Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Clock } from '../platform/clock';
+import type { DirectoryUserRecord } from './directory-wire';
 import { systemClock } from '../platform/clock';
 import { checkEnrolment } from './enrolment-rules';
 import {
   DirectoryConflictError,
   type BadgeEntry,
   type BadgeMatch,
+  type ChangeAuthor,
   type CredentialEntry,
   type Directory,
   type DirectoryUser,
@@ -17,7 +19,7 @@ import {
   type RevokeTarget,
 } from './directory';
 
-type UserRow = { id: string; display_name: string; roles: string; state: EntryState; pin_verifier: string | null; version: number };
+type UserRow = { id: string; display_name: string; roles: string; state: EntryState; pin_verifier: string | null; locked_until: string | null; version: number };
 type BadgeRow = { token: string; user_id: string; state: EntryState; created_at: string };
 type CredentialRow = {
   id: string;
@@ -66,8 +68,8 @@ export class LocalDirectory implements Directory {
       version: db.prepare('SELECT version FROM directory_version WHERE one = 1'),
       bump: db.prepare('UPDATE directory_version SET version = version + 1 WHERE one = 1'),
       count: db.prepare("SELECT count(*) AS n FROM directory_users WHERE state = 'active'"),
-      user: db.prepare('SELECT id, display_name, roles, state, pin_verifier, version FROM directory_users WHERE id = ?'),
-      users: db.prepare('SELECT id, display_name, roles, state, pin_verifier, version FROM directory_users ORDER BY id'),
+      user: db.prepare('SELECT id, display_name, roles, state, pin_verifier, locked_until, version FROM directory_users WHERE id = ?'),
+      users: db.prepare('SELECT id, display_name, roles, state, pin_verifier, locked_until, version FROM directory_users ORDER BY id'),
       badgesOf: db.prepare('SELECT token, user_id, state, created_at FROM directory_badges WHERE user_id = ? ORDER BY created_at, token'),
       badge: db.prepare('SELECT token, user_id, state, created_at FROM directory_badges WHERE token = ?'),
       credsOf: db.prepare('SELECT * FROM directory_credentials WHERE user_id = ? ORDER BY created_at, id'),
@@ -125,7 +127,7 @@ export class LocalDirectory implements Directory {
     return this.s.users.all().map((r) => this.toUser(r));
   }
 
-  async enroll(e: Enrolment): Promise<number> {
+  async enroll(e: Enrolment, _by?: ChangeAuthor): Promise<number> {
     return this.db.transaction(() => {
       const existing = this.s.user.get(e.userId);
       const bound = e.badgeToken ? this.s.badge.get(e.badgeToken) : undefined;
@@ -152,7 +154,7 @@ export class LocalDirectory implements Directory {
     }).immediate();
   }
 
-  async revoke(target: RevokeTarget): Promise<number> {
+  async revoke(target: RevokeTarget, _by?: ChangeAuthor): Promise<number> {
     return this.db.transaction(() => {
       const user = this.s.user.get(target.userId);
       if (!user) throw new DirectoryConflictError('no-such-user', `${target.userId} is not enrolled.`);
@@ -184,6 +186,41 @@ export class LocalDirectory implements Directory {
     }).immediate();
   }
 
+  /**
+   * Mirrors the collector: each record replaces that user whole (profile, PIN verifier,
+   * lockout, badges, keys), and the local version becomes the collector's. One transaction.
+   * A counter never goes down here: the higher of ours and the collector's is kept.
+   */
+  applyRecords(users: readonly DirectoryUserRecord[], version: number): void {
+    this.db.transaction(() => {
+      for (const u of users) {
+        this.db.prepare(
+          'INSERT INTO directory_users (id, display_name, roles, state, pin_verifier, locked_until, created_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ' +
+            'ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name, roles = excluded.roles, state = excluded.state, pin_verifier = excluded.pin_verifier, locked_until = excluded.locked_until, version = excluded.version',
+        ).run(u.id, u.displayName, JSON.stringify(u.roles), u.state, u.pinVerifier, u.lockedUntil, new Date(this.clock.wallMs()).toISOString(), u.version);
+        const counters = new Map(this.s.credsOf.all(u.id).map((c) => [c.id, c.counter]));
+        this.db.prepare('DELETE FROM directory_badges WHERE user_id = ?').run(u.id);
+        this.db.prepare('DELETE FROM directory_credentials WHERE user_id = ?').run(u.id);
+        for (const b of u.badges) {
+          this.db.prepare('INSERT OR REPLACE INTO directory_badges (token, user_id, state, created_at, version) VALUES (?, ?, ?, ?, ?)').run(b.token, u.id, b.state, b.createdAt, u.version);
+        }
+        for (const c of u.credentials) {
+          this.db
+            .prepare('INSERT OR REPLACE INTO directory_credentials (id, user_id, public_key, counter, transports, label, state, created_at, last_used_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)')
+            .run(c.id, u.id, Buffer.from(c.publicKey, 'base64url'), Math.max(c.counter, counters.get(c.id) ?? 0), JSON.stringify(c.transports), c.label, c.state, c.createdAt, u.version);
+        }
+      }
+      this.db.prepare('UPDATE directory_version SET version = max(version, ?) WHERE one = 1').run(version);
+    }).immediate();
+  }
+
+  /** Forgets every user (the organisation key changed: the old tokens and verifiers mean nothing). */
+  clear(): void {
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM directory_badges; DELETE FROM directory_credentials; DELETE FROM directory_users; DELETE FROM auth_failures; UPDATE directory_version SET version = 0;');
+    }).immediate();
+  }
+
   async recordUse(credentialId: string, counter: number, atIso: string): Promise<void> {
     this.s.recordUse.run(counter, atIso, credentialId, counter);
   }
@@ -202,6 +239,7 @@ export class LocalDirectory implements Directory {
       hasPin: row.pin_verifier !== null,
       badges: this.s.badgesOf.all(row.id).map(toBadge),
       credentials: this.s.credsOf.all(row.id).map(toCredential),
+      lockedUntil: row.locked_until !== null && Date.parse(row.locked_until) > this.clock.wallMs() ? row.locked_until : null,
       version: row.version,
     };
   }

@@ -287,7 +287,7 @@ export class LockScreen implements LockPresenter, Disposable {
         this.setFlow({ ...flow, error: 'No active enrolment has that user ID. Check it, or tap your badge instead.' });
         return;
       }
-      const lock = this.o.checker.lockout(user.id);
+      const lock = this.o.checker.lockout(user.id, user);
       if (lock.lockedUntilMs !== null) {
         this.rememberLabel(user);
         this.setFlow({ kind: 'notice', view: this.lockedOutView(user, lock.lockedUntilMs) });
@@ -336,7 +336,7 @@ export class LockScreen implements LockPresenter, Disposable {
   // ------------------------------------------------------------ flow helpers
 
   private async startFactor(user: DirectoryUser, factor: FactorRequest, purpose: 'unlock' | 'breakglass', reason: string | null): Promise<void> {
-    const triesLeft = this.o.checker.lockout(user.id).triesLeft;
+    const triesLeft = this.o.checker.lockout(user.id, user).triesLeft;
     const base = { kind: 'factor' as const, userId: user.id, purpose, wrong: false, triesLeft, problem: null, reason };
     if (factor === 'confirm-switch') {
       this.setFlow({ ...base, stage: 'confirm' });

@@ -58,6 +58,11 @@ export const authPolicySchema = z
     pin: pinPolicySchema.prefault({}),
     /** Directory roles whose holders may enrol and revoke at a workstation. */
     enrollerRoles: z.array(z.string().min(1).max(64)).min(1).max(16).default(['enroller']),
+    /**
+     * auto: when forwarding.https names a collector, follow its shared directory (enrol once,
+     * tap anywhere); off: this workstation's own directory only.
+     */
+    directorySync: z.enum(['auto', 'off']).default('auto'),
     /** Shown on the locked-out and revoked screens: who a nurse calls. */
     helpDesk: z.string().min(1).max(160).default('Call the IT service desk.'),
   })

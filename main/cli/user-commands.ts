@@ -46,6 +46,12 @@ function policyOf(paths: AgentPaths): AgentPolicy {
 
 export async function runUserCommand(args: readonly string[], io: UserCommandIo, paths: AgentPaths, keyStore: KeyStore): Promise<number> {
   const [sub, ...rest] = args;
+  const policyNow = policyOf(paths);
+  if (sub !== 'list' && policyNow.forwarding.https && policyNow.auth.directorySync !== 'off') {
+    throw new UserCommandError(
+      `this workstation follows the collector's shared directory (${policyNow.forwarding.https.url}): enrol, revoke and unlock there, with collector-admin, so every workstation sees the change`,
+    );
+  }
   const store = await openAuditBuffer({ path: paths.auditDb, keyStore, machineId: io.env.CWA_MACHINE_ID });
   try {
     const db = store.sharedConnection();

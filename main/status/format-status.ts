@@ -21,6 +21,8 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   if (f?.lastError) problems.push(`upstream error (${f.lastError.kind}): ${f.lastError.message}`);
   if (f && !f.deliveryConfirmed) problems.push('delivery unconfirmed: only syslog is configured, which never acknowledges');
   if (!s.auth.directoryKey.ok) problems.push(`badge sign-in unavailable: ${s.auth.directoryKey.problem}`);
+  const dir = s.auth.directory;
+  if (dir.mode === 'synced' && !dir.connected) problems.push(`shared directory not reachable (${dir.lastError ?? 'connecting'}): the copy from ${dir.lastSyncAt ? ago(dir.lastSyncAt, nowMs) : 'before start'} serves`);
   if (s.auth.emergency) problems.push(`EMERGENCY ACCESS in use by ${s.auth.emergency.user} until ${s.auth.emergency.expiresAt}: ${s.auth.emergency.reason}`);
   for (const p of problems) lines.push(`PROBLEM  ${p}`);
   lines.push(`agent    ${s.version}, running since ${s.startedAt}`);
@@ -29,7 +31,9 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   lines.push(`session  ${s.session ? `${s.session.phase}${s.session.owner ? `, owner ${s.session.owner}` : ''}` : 'not enforced (headless)'}`);
   const a = s.auth;
   lines.push(
-    `sign-in  ${a.enrolledUsers} enrolled, directory version ${a.directoryVersion}, org key ${a.directoryKey.ok ? a.directoryKey.keyId : 'MISSING'}; ` +
+    `sign-in  ${a.enrolledUsers} enrolled, directory version ${a.directoryVersion} ` +
+      `(${dir.mode === 'synced' ? `copy of the collector's, ${dir.connected ? 'live' : 'offline'}, synced ${ago(dir.lastSyncAt, nowMs)}` : 'this workstation only'}), ` +
+      `org key ${a.directoryKey.ok ? a.directoryKey.keyId : 'MISSING'}; ` +
       `security keys: ${a.userVerification === 'authenticator' ? 'the key verifies its own PIN' : 'key presence + the agent PIN'} (origin ${a.origin}, RP ID ${a.rpId})`,
   );
   lines.push(`buffer   ${s.audit.count} events stored, ${s.audit.unacknowledged} not yet acknowledged, oldest unacknowledged ${ago(s.audit.oldestUnackedTime, nowMs)}; ${(s.audit.databaseBytes / 1e6).toFixed(1)} MB`);

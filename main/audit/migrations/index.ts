@@ -5,8 +5,9 @@ import { AuditStoreError } from '../errors';
 import type { Migration } from './migration';
 import { migration001 } from './001-initial';
 import { migration002 } from './002-directory';
+import { migration003 } from './003-directory-mirror';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
 
 export function checkMigrationOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {

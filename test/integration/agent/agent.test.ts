@@ -96,7 +96,7 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
       assert.match(text, /^PROBLEM {2}policy file rejected/m);
       assert.match(text, new RegExp(`^device   ${first.deviceId}`, 'm'));
       assert.match(text, /^upstream https: (idle|sending), acknowledged through seq \d+/m);
-      assert.match(text, /^sign-in {2}0 enrolled, directory version 0, org key [0-9a-f]{16}; security keys: key presence \+ the agent PIN \(origin http:\/\/localhost, RP ID localhost\)$/m);
+      assert.match(text, /^sign-in {2}0 enrolled, directory version 0 \(copy of the collector's, (live|offline), synced [^)]*\), org key [0-9a-f]{16}; security keys: key presence \+ the agent PIN \(origin http:\/\/localhost, RP ID localhost\)$/m);
 
       await agent.stop('test done');
       agent = null;

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { MIGRATIONS, checkMigrationOrder, migrate, LATEST_VERSION } from '../../../../main/audit/migrations';
 import { migration001 } from '../../../../main/audit/migrations/001-initial';
 import { migration002 } from '../../../../main/audit/migrations/002-directory';
+import { migration003 } from '../../../../main/audit/migrations/003-directory-mirror';
 
 test('migrations are numbered 1, 2, 3… without gaps, and a misnumbered list is refused', () => {
   assert.doesNotThrow(() => checkMigrationOrder(MIGRATIONS));
@@ -27,7 +28,7 @@ test('migration 002 adds the directory and the failure ledger to a version-1 dat
   const db = new Database(':memory:');
   migrate(db, ':memory:', [migration001]);
   db.prepare("INSERT INTO events (seq, time, action, body, hash, sig) VALUES (1, 't', 'agent.start', '{}', x'00', x'00')").run();
-  assert.equal(migrate(db, ':memory:'), 1);
+  assert.equal(migrate(db, ':memory:', [migration001, migration002]), 1);
   assert.equal(db.pragma('user_version', { simple: true }), 2);
   assert.deepEqual(tablesOf(db), ['acks', 'auth_failures', 'cursors', 'directory_badges', 'directory_credentials', 'directory_users', 'directory_version', 'events', 'meta']);
   assert.equal((db.prepare('SELECT version FROM directory_version').get() as { version: number }).version, 0);
@@ -35,9 +36,18 @@ test('migration 002 adds the directory and the failure ledger to a version-1 dat
   db.close();
 });
 
+test('migration 003 lets a local user carry an organisation-wide lockout', () => {
+  const db = new Database(':memory:');
+  migrate(db, ':memory:');
+  assert.equal(db.pragma('user_version', { simple: true }), 3);
+  const columns = (db.prepare('PRAGMA table_info(directory_users)').all() as { name: string }[]).map((c) => c.name);
+  assert.ok(columns.includes('locked_until'));
+  db.close();
+});
+
 test('all pending migrations run in one transaction: a failing one leaves the schema untouched', () => {
   const db = new Database(':memory:');
-  const broken = [migration001, migration002, { version: 3, name: 'broken', up: () => { throw new Error('boom'); } }];
+  const broken = [migration001, migration002, migration003, { version: 4, name: 'broken', up: () => { throw new Error('boom'); } }];
   assert.throws(() => migrate(db, ':memory:', broken), /boom/);
   assert.equal(db.pragma('user_version', { simple: true }), 0);
   assert.equal((db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number }).n, 0);
@@ -47,6 +57,6 @@ test('all pending migrations run in one transaction: a failing one leaves the sc
 test('a database from a newer agent is refused with both versions named', () => {
   const db = new Database(':memory:');
   db.pragma('user_version = 7');
-  assert.throws(() => migrate(db, '/var/lib/x/audit.db'), /schema version 7, newer than this agent understands \(2\)/);
+  assert.throws(() => migrate(db, '/var/lib/x/audit.db'), /schema version 7, newer than this agent understands \(3\)/);
   db.close();
 });
