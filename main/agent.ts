@@ -317,6 +317,12 @@ export class Agent {
   private async refreshDirectoryInfo(): Promise<void> {
     this.directoryInfo = { version: await this.directory.version(), users: await this.directory.count() };
     this.lockScreen?.setDirectoryEmpty(this.directoryInfo.users === 0);
+    // A revocation reaches the owner's open (or locked) session too: it ends now, not at their next tap.
+    const owner = this.session ? ownerOf(this.session.state.phase) : null;
+    if (owner !== null) {
+      const user = await this.directory.get(owner);
+      if (!user || user.state !== 'active') await this.session?.dispatch({ type: 'access-revoked', user: owner });
+    }
   }
 
   /** Lock views for every lock window (Electron) or the browser harness. */

@@ -68,7 +68,7 @@ export const CATALOG = {
   'session.unlock': entry(USER_AUTHENTICATION, [LOGIN, cwa('session-unlock', 'Session unlocked')], 'A user unlocked (or started) a session.'),
   'session.warning': entry(USER_AUTHENTICATION, [cwa('session-idle-warning', 'Idle warning shown')], 'The idle warning countdown was shown.'),
   'session.warning_cancelled': entry(USER_AUTHENTICATION, [cwa('session-idle-warning-cancelled', 'Idle warning cancelled by activity')], 'Activity cancelled the idle warning.'),
-  'session.lock': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-lock', 'Session locked')], 'The session locked (details.reason: idle, manual, suspend, os-lock, resume, tap-out, other-badge, breakglass-ended, breakglass-expired, startup, engine-error, policy).'),
+  'session.lock': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-lock', 'Session locked')], 'The session locked (details.reason: idle, manual, suspend, os-lock, resume, tap-out, other-badge, breakglass-ended, breakglass-expired, startup, engine-error, policy, revoked).'),
   'session.logoff': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-logoff', 'Session logged off')], "The owner's session was ended (details.reason, details.action)."),
   'session.tap_out': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-tap-out', 'Tap-out')], "The owner's own badge locked an unlocked screen."),
   'session.user_switch': entry(USER_AUTHENTICATION, [LOGOUT, cwa('session-user-switch', 'User switch')], "A different user's tap ended the owner's session before theirs began."),

@@ -18,9 +18,10 @@ export type LockReason =
   | 'breakglass-ended'
   | 'breakglass-expired'
   | 'policy'
+  | 'revoked'
   | 'engine-error';
 
-export type LogoffReason = 'locked-timeout' | 'user-switch' | 'tap-out';
+export type LogoffReason = 'locked-timeout' | 'user-switch' | 'tap-out' | 'revoked';
 
 /** Named deadlines; the controller keeps one timer per name. */
 export type TimerName = 'warn' | 'lock' | 'logoff' | 'emergency';

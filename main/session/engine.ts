@@ -304,6 +304,14 @@ function onSwitchConfirm(t: Transition, event: Extract<SessionEvent, { type: 'sw
   unlock(t, user, 'badge', 'grace');
 }
 
+function onAccessRevoked(t: Transition, event: Extract<SessionEvent, { type: 'access-revoked' }>): void {
+  if (!isValidUserId(event.user)) return refuse(t, event, 'malformed user id');
+  const phase = t.phase;
+  if ((phase.kind === 'locked' || phase.kind === 'logged-off') && phase.pending?.user === event.user) t.set({ ...phase, pending: null });
+  if (ownerOf(t.phase) !== event.user) return;
+  logoff(t, 'revoked', 'revoked');
+}
+
 function onAuthCancel(t: Transition): void {
   const phase = t.phase;
   if ((phase.kind === 'locked' || phase.kind === 'logged-off') && phase.pending !== null) t.set({ ...phase, pending: null });
@@ -423,6 +431,8 @@ function applyEvent(t: Transition, event: SessionEvent): void {
       return onSwitchConfirm(t, event);
     case 'auth-cancel':
       return onAuthCancel(t);
+    case 'access-revoked':
+      return onAccessRevoked(t, event);
     case 'manual-lock':
       if (isOpen(phase)) lock(t, 'manual', event.via === 'hotkey' ? 'hotkey' : 'tray');
       return;

@@ -18,6 +18,8 @@ export type SessionEvent =
   | { readonly type: 'switch-confirm'; readonly user: string }
   /** The lock page gave up on the pending sign-in (cancel, timeout): the pending tap is forgotten. */
   | { readonly type: 'auth-cancel' }
+  /** The directory revoked this user: their session (open or locked) ends now. */
+  | { readonly type: 'access-revoked'; readonly user: string }
   | { readonly type: 'manual-lock'; readonly via: 'tray' | 'hotkey' }
   /** An explicit tap-out (the lock page's "tap out" with the owner's badge). */
   | { readonly type: 'tap-out'; readonly user: string }

@@ -58,6 +58,10 @@ export interface HarnessOptions {
   readonly platform?: NodeJS.Platform;
   readonly clock?: Clock;
   readonly viewport?: { readonly width: number; readonly height: number };
+  /** false: the agent only, driven through its handler table (a second workstation in a test). */
+  readonly browser?: boolean;
+  /** Raw machine id (two harnesses in one test are two workstations). */
+  readonly machineId?: string;
 }
 
 export interface RequestRecord {
@@ -100,6 +104,7 @@ export class BrowserHarness {
       await h.listen();
       h.writePolicy(opts.policy ?? {});
       await h.startAgent();
+      if (opts.browser === false) return h;
       h.browser = await chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -129,7 +134,7 @@ export class BrowserHarness {
       paths: this.paths,
       keyStore: this.keyStore,
       logger: createAgentLogger({ console: false }),
-      machineId: `harness-${this.opts.label}`,
+      machineId: this.opts.machineId ?? `harness-${this.opts.label}`,
       clock: this.opts.clock,
       platform: this.opts.platform ?? 'linux',
       session: { idle: this.idle, presenter: new PageOnlyPresenter(), os: this.os },
@@ -196,6 +201,14 @@ export class BrowserHarness {
     await new Promise<void>((r) => server.listen(0, 'localhost', () => r()));
     const addr = server.address();
     return `http://localhost:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  }
+
+  /** A request straight to the agent's handler table, as a page would send it (no browser). */
+  async request(channel: string, payload: unknown): Promise<unknown> {
+    const r = await handleRequest(this.handlers, channel, payload);
+    this.requests.push({ channel, ok: r.ok, at: performance.now() });
+    if (!r.ok) throw new Error(r.error);
+    return r.reply;
   }
 
   count(channel: string): number {

@@ -136,10 +136,10 @@ export async function copyCredentials(from: Authenticator, to: Authenticator, si
 }
 
 /** Polls until `f` returns a value that is not undefined/false (audit appends land a moment after the screen). */
-export async function eventually<T>(f: () => T | undefined | false | null, what: string, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(f: () => T | undefined | false | null | Promise<T | undefined | false | null>, what: string, timeoutMs = 5_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined && v !== false && v !== null) return v;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));

@@ -45,6 +45,7 @@ const eventArb: fc.Arbitrary<SessionEvent> = fc.oneof(
   { weight: 3, arbitrary: fc.tuple(userArb, fc.constantFrom(undefined, 'authenticator' as const, 'agent-pin' as const)).map(([user, uv]) => ({ type: 'fido-ok' as const, user, uv })) },
   { weight: 2, arbitrary: userArb.map((user) => ({ type: 'switch-confirm' as const, user })) },
   { weight: 1, arbitrary: fc.constant({ type: 'auth-cancel' as const }) },
+  { weight: 1, arbitrary: userArb.map((user) => ({ type: 'access-revoked' as const, user })) },
   { weight: 1, arbitrary: userArb.map((user) => ({ type: 'fido-fail' as const, user })) },
   { weight: 2, arbitrary: fc.constantFrom('tray' as const, 'hotkey' as const).map((via) => ({ type: 'manual-lock' as const, via })) },
   { weight: 1, arbitrary: userArb.map((user) => ({ type: 'tap-out' as const, user })) },

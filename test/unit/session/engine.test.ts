@@ -248,6 +248,17 @@ describe('session engine: badges, factors and grace', () => {
     assert.deepEqual(actions(d.send({ type: 'pin-ok', user: NURSE })), ['session.event_refused']);
   });
 
+  it("a revocation ends the revoked owner's session at once (lock, then logoff), and nobody else's", () => {
+    const d = new EngineDriver();
+    d.signIn(NURSE);
+    assert.deepEqual(kinds(d.send({ type: 'access-revoked', user: OTHER_NURSE })), []);
+    assert.equal(d.phase, 'unlocked');
+    const k = kinds(d.send({ type: 'access-revoked', user: NURSE }));
+    assert.deepEqual(k, ['lock', 'audit:session.lock', 'logoff', 'audit:session.logoff']);
+    assert.deepEqual(audits(d.last).map((a) => a.details?.reason), ['revoked', 'revoked']);
+    assert.equal(d.phase, 'logged-off');
+  });
+
   it('records how user verification was obtained for a security key', () => {
     const d = new EngineDriver(testPolicy({ strongFactor: 'fido2' }));
     d.send({ type: 'badge', user: NURSE });
