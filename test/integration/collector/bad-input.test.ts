@@ -1,0 +1,199 @@
+// Bad input at the collector, over real mutual TLS: malformed and oversize bodies, a
+// directory request from an unregistered or revoked device or with no signature, a device
+// key signing for another device, a replayed request and a replayed enrolment, a forged or
+// stale enroller proof — each a clear 4xx, nothing stored, and the collector keeps serving.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestPki, type Ca, type CertFiles } from '../../../collector/demo-pki';
+import { startCollector, type CollectorServer } from '../../../collector/server';
+import { CollectorStore } from '../../../collector/store/collector-store';
+import { SqliteDb } from '../../../collector/store/sqlite';
+import { buildEvent, GENESIS_HASH } from '../../../main/audit/event';
+import { canonicalJson } from '../../../main/audit/canonical-json';
+import { chainHash } from '../../../main/audit/seal';
+import { DIRECTORY_CHANGES_PATH, DIRECTORY_PATH } from '../../../main/auth/directory-wire';
+import { keyIdOf } from '../../../main/platform/device-identity';
+import { signRequest } from '../../../main/forward/request-signature';
+import { EVENTS_PATH } from '../../../main/forward/wire-contract';
+
+interface Device {
+  readonly id: string;
+  readonly key: KeyObject;
+  readonly pem: string;
+}
+
+function device(id: string): Device {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { id, key: privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+describe('collector: bad input', () => {
+  let pki: TestPki;
+  let ca: Ca;
+  let client: CertFiles;
+  let dir: string;
+  let store: CollectorStore;
+  let collector: CollectorServer;
+  const a = device('ws-a');
+  const b = device('ws-b');
+  const stranger = device('ws-unregistered');
+  const gone = device('ws-revoked');
+
+  before(async () => {
+    pki = new TestPki();
+    ca = pki.createCa('hospital-ca');
+    const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+    client = pki.issue(ca, 'workstation', { kind: 'client' });
+    dir = mkdtempSync(join(tmpdir(), 'cwa-bad-input-'));
+    store = await CollectorStore.open(new SqliteDb(join(dir, 'collector.db')));
+    for (const d of [a, b, gone]) await store.registerDevice({ deviceId: d.id, publicKeyPem: d.pem, label: '' });
+    await store.revokeDevice(gone.id);
+    await store.enrol({ userId: 'dana.reyes', profile: { displayName: 'Dana Reyes', roles: ['enroller'] }, badgeToken: '1'.repeat(64), pinVerifier: 'scrypt1$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$' + 'A'.repeat(43) });
+    collector = await startCollector({ tls: { ca: ca.cert, cert: server.cert, key: server.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024 });
+  });
+  after(async () => {
+    await collector?.close();
+    await store?.close();
+    pki?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function send(method: string, path: string, body: Buffer | string | null, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> | null }> {
+    const payload = body === null ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
+    return new Promise((resolve, reject) => {
+      const req = https.request(`${collector.url}${path}`, {
+        method,
+        ca: ca.cert,
+        cert: client.cert,
+        key: client.key,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length, ...headers },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? (JSON.parse(text) as Record<string, unknown>) : null }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  const signed = (d: Device, method: string, path: string, body: Buffer, claimed = d.id) => {
+    const h = signRequest({ deviceId: d.id, sign: (data) => sign(null, data, d.key) }, method, path, body);
+    return { ...h, 'x-cwa-device': claimed };
+  };
+
+  /** A sealed auth.pin.success for enrolment, signed by `d` (a valid proof when d is the sender). */
+  function proof(d: Device, enroller = 'dana.reyes', minutesAgo = 0) {
+    const event = buildEvent(
+      { action: 'auth.pin.success', user: enroller, method: 'badge+pin', details: { purpose: 'enrolment' } },
+      { seq: 7, id: randomUUID(), time: new Date(Date.now() - minutesAgo * 60_000).toISOString(), device: d.id, keyId: keyIdOf(createPublicKey(d.key)), prevHash: GENESIS_HASH },
+    );
+    const body = canonicalJson(event);
+    const hash = chainHash(GENESIS_HASH, body);
+    return { seq: 7, body, hash: hash.toString('hex'), sig: sign(null, hash, d.key).toString('base64') };
+  }
+
+  const enrolment = (p: ReturnType<typeof proof>, id = randomUUID()) => ({
+    kind: 'enrol',
+    id,
+    enroller: 'dana.reyes',
+    proof: p,
+    userId: 'kim.nguyen',
+    profile: { displayName: 'Kim Nguyen', roles: ['clinician'] },
+    badgeToken: '2'.repeat(64),
+    pinVerifier: 'scrypt1$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$' + 'A'.repeat(43),
+  });
+
+  async function unchanged<T>(f: () => Promise<T>): Promise<T> {
+    const version = await store.version();
+    const events = await store.countEvents();
+    const r = await f();
+    assert.equal(await store.version(), version, 'the directory did not change');
+    assert.equal(await store.countEvents(), events, 'no event was stored');
+    return r;
+  }
+
+  it('refuses malformed and oversize event batches with 400 and 413', async () => {
+    await unchanged(async () => {
+      assert.equal((await send('POST', EVENTS_PATH, '{not json')).status, 400);
+      const r = await send('POST', EVENTS_PATH, JSON.stringify({ device: 'ws-a', keyId: 'x', events: [] }));
+      assert.equal(r.status, 400);
+      assert.match(String(r.json?.message), /keyId/);
+      assert.equal((await send('POST', EVENTS_PATH, Buffer.alloc(300 * 1024, 0x20))).status, 413);
+      const unknown = await send('POST', EVENTS_PATH, JSON.stringify({ device: 'ws-unregistered', keyId: '0'.repeat(32), events: [{ seq: 1, body: '{}', hash: '0'.repeat(64), sig: `${'A'.repeat(86)}==` }] }));
+      assert.equal(unknown.status, 403);
+      assert.equal(unknown.json?.reason, 'unknown-device');
+    });
+  });
+
+  it('answers a directory request from an unregistered or revoked device, or an unsigned one, with 403 and nothing', async () => {
+    await unchanged(async () => {
+      for (const [headers, reason] of [
+        [{}, 'unsigned'],
+        [signed(stranger, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0)), 'unknown-device'],
+        [signed(gone, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0)), 'revoked-device'],
+      ] as const) {
+        const r = await send('GET', `${DIRECTORY_PATH}?since=0`, null, headers);
+        assert.equal(r.status, 403);
+        assert.equal(r.json?.reason, reason);
+        assert.equal(r.json?.users, undefined, 'no directory data');
+      }
+    });
+  });
+
+  it("refuses a device key signing for another device, and a replayed request", async () => {
+    await unchanged(async () => {
+      const forged = await send('GET', `${DIRECTORY_PATH}?since=0`, null, signed(a, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0), b.id));
+      assert.equal(forged.status, 403);
+      assert.equal(forged.json?.reason, 'bad-signature');
+      const headers = signed(a, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0));
+      assert.equal((await send('GET', `${DIRECTORY_PATH}?since=0`, null, headers)).status, 200);
+      const again = await send('GET', `${DIRECTORY_PATH}?since=0`, null, headers);
+      assert.equal(again.status, 403);
+      assert.equal(again.json?.reason, 'replayed');
+    });
+  });
+
+  it('refuses malformed changes, forged or stale proofs, and a replayed enrolment; the one good enrolment lands once', async () => {
+    const post = (d: Device, body: unknown) => {
+      const raw = Buffer.from(JSON.stringify(body));
+      return send('POST', DIRECTORY_CHANGES_PATH, raw, signed(d, 'POST', DIRECTORY_CHANGES_PATH, raw));
+    };
+    await unchanged(async () => {
+      assert.equal((await post(a, { kind: 'enrol', id: 'not-a-uuid' })).status, 400);
+      const otherDevice = await post(a, enrolment(proof(b)));
+      assert.equal(otherDevice.status, 422, 'a proof signed by another device');
+      assert.equal(otherDevice.json?.reason, 'bad-proof');
+      assert.equal((await post(a, enrolment(proof(a, 'dana.reyes', 60)))).json?.reason, 'stale-proof');
+      const notEnroller = await post(a, { ...enrolment(proof(a, 'kim.nguyen')), enroller: 'kim.nguyen' });
+      assert.equal(notEnroller.status, 403);
+      assert.equal(notEnroller.json?.reason, 'not-enroller');
+    });
+    const good = enrolment(proof(a));
+    const first = await post(a, good);
+    assert.equal(first.status, 200, JSON.stringify(first.json));
+    const v = await store.version();
+    const replay = await unchanged(() => post(a, good));
+    assert.equal(replay.status, 409);
+    assert.equal(replay.json?.reason, 'replayed');
+    const bound = await unchanged(() => post(b, { ...enrolment(proof(b)), userId: 'sam.okafor', profile: { displayName: 'Sam Okafor', roles: [] } }));
+    assert.equal(bound.status, 409);
+    assert.equal(bound.json?.reason, 'badge-bound');
+    assert.match(String(bound.json?.message), /already belongs to someone else/);
+    assert.equal(await store.version(), v);
+  });
+
+  it('keeps serving after all of that', async () => {
+    const r = await send('GET', `${DIRECTORY_PATH}?since=0`, null, signed(b, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0)));
+    assert.equal(r.status, 200);
+    assert.deepEqual((r.json?.users as { id: string }[]).map((u) => u.id).sort(), ['dana.reyes', 'kim.nguyen']);
+    assert.ok(collector.counts().refused >= 10);
+  });
+});
