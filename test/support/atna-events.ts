@@ -1,6 +1,6 @@
 // Synthetic sealed events for the format and syslog tests and the syslog benchmark: a real
 // hash chain and Ed25519 signatures over canonical JSON, with synthetic ids only (no PHI).
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { CATALOG, type AuditAction } from '../../main/audit/catalog';
 import { canonicalJson } from '../../main/audit/canonical-json';
 import { EVENT_FORMAT_VERSION, GENESIS_HASH, type AuditEvent, type AuditEventInput, type SealedEvent } from '../../main/audit/event';
@@ -16,10 +16,12 @@ export class SyntheticChain {
   private prevHash = GENESIS_HASH;
   private readonly privateKey;
   readonly keyId: string;
+  readonly publicKey: KeyObject;
 
   constructor(readonly device = 'ws-test-0001') {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     this.privateKey = privateKey;
+    this.publicKey = publicKey;
     this.keyId = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 32);
   }
 
