@@ -2,6 +2,7 @@
 // device, its key, dedupe by (device, seq), chain and signatures verified on every core),
 // then the verified prefix stored in one transaction that continues the stored head.
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { SignaturePool } from '../main/audit/signature-pool';
 import { verifyBatch, type ChainPosition } from '../main/audit/verifier';
 import type { EventBatch } from '../main/forward/wire-contract';
 import type { CollectorStore, DeviceRecord } from './store/collector-store';
@@ -34,7 +35,7 @@ export class DeviceKeys {
 
 const MAX_HEAD_RACES = 8;
 
-export async function intakeBatch(store: CollectorStore, keys: DeviceKeys, batch: EventBatch, counts: IntakeCounts): Promise<IntakeOutcome> {
+export async function intakeBatch(store: CollectorStore, keys: DeviceKeys, batch: EventBatch, counts: IntakeCounts, pool?: SignaturePool): Promise<IntakeOutcome> {
   const device = await store.device(batch.device);
   if (!device) return { status: 403, body: { reason: 'unknown-device', message: `device ${batch.device} is not registered with this collector` } };
   if (device.state !== 'active') return { status: 403, body: { reason: 'revoked-device', message: `device ${batch.device} was revoked at this collector` } };
@@ -60,7 +61,7 @@ export async function intakeBatch(store: CollectorStore, keys: DeviceKeys, batch
     }
     const fresh = batch.events.slice(i);
     const start: ChainPosition = head;
-    const { verified, problem } = await verifyBatch(fresh, { publicKey, keyId: device.keyId, device: device.deviceId, start });
+    const { verified, problem } = await verifyBatch(fresh, { publicKey, keyId: device.keyId, device: device.deviceId, start }, pool);
     const good = fresh.slice(0, verified);
     if (!(await store.appendEvents(device.deviceId, head, good))) continue; // the head moved: look again
     counts.duplicates += dupes;

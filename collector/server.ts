@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { z } from 'zod';
 import { chainHash } from '../main/audit/seal';
 import { parseEventBody } from '../main/audit/event';
+import { SignaturePool } from '../main/audit/signature-pool';
 import { ChainVerifier, type VerifyResult } from '../main/audit/verifier';
 import { DirectoryConflictError } from '../main/auth/directory';
 import { orgKeyFingerprint } from '../main/auth/directory-key';
@@ -68,6 +69,8 @@ export interface CollectorOptions {
   readonly pollMs?: number;
   readonly faults?: FaultPlan;
   readonly now?: () => number;
+  /** Worker threads verifying signatures (default: one per core). */
+  readonly verifyThreads?: number;
 }
 
 export interface CollectorServer {
@@ -108,6 +111,8 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   const lockout = opts.lockout ?? { maxFailures: 5, lockoutMs: 15 * 60_000 };
   const enrollerRoles = opts.enrollerRoles ?? ['enroller'];
   const keys = new DeviceKeys();
+  // Signatures on worker threads, one per core: the main thread parses, checks the chain and stores.
+  const pool = new SignaturePool(opts.verifyThreads);
   const counts: CollectorCounts = { requests: 0, stored: await store.countEvents(), duplicates: 0, conflicts: 0, rejected: 0, resyncs: 0, faults: 0, verified: 0, refused: 0 };
   const changed = new EventEmitter();
   changed.setMaxListeners(0);
@@ -259,7 +264,7 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
     }
     let outcome: { status: number; body: Record<string, unknown> };
     try {
-      outcome = await intakeBatch(store, keys, parseJson(raw, eventBatchSchema), counts);
+      outcome = await intakeBatch(store, keys, parseJson(raw, eventBatchSchema), counts, pool);
       if (outcome.status === 403) counts.rejected++;
     } catch (err) {
       if (!(err instanceof HttpReply)) throw err;
@@ -374,7 +379,10 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
     }
   }
 
-  const server = https.createServer({ ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (req, res) => {
+  // Session tickets valid for an hour: workstations reconnecting after a network outage resume
+  // their TLS session instead of a full handshake (the device registry, not the handshake,
+  // decides who may send, so a revoked device is refused either way).
+  const server = https.createServer({ ca: opts.tls.ca, cert: opts.tls.cert, key: opts.tls.key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', sessionTimeout: 3600 }, (req, res) => {
     handle(req, res)
       .catch((err: unknown) => reply(res, 500, { reason: 'internal', message: err instanceof Error ? err.message : String(err) }))
       .finally(() => changed.emit('change'));
@@ -391,7 +399,9 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
+    // A reconnect storm is thousands of workstations at once: a short accept queue would drop
+    // their SYNs and make them wait a second or more to retry.
+    server.listen({ port: opts.port ?? 0, host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -451,6 +461,7 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const s of streams) s.end();
+      pool.dispose();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       await done;

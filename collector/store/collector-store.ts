@@ -46,6 +46,16 @@ export interface AdminAuditEntry {
   readonly details: Record<string, unknown>;
 }
 
+const APPEND_LINGER_MS = 2;
+
+interface PendingAppend {
+  readonly deviceId: string;
+  readonly from: ChainHead;
+  readonly rows: readonly StoredEventRow[];
+  readonly resolve: (stored: boolean) => void;
+  readonly reject: (err: Error) => void;
+}
+
 type UserRow = { id: string; display_name: string; roles: string; state: 'active' | 'revoked'; pin_verifier: string | null; failures: number; locked_until: number | null; version: number };
 type BadgeRow = { token: string; user_id: string; state: 'active' | 'revoked'; created_at: string };
 type CredRow = { id: string; user_id: string; public_key: string; counter: number; transports: string; label: string; state: 'active' | 'revoked'; created_at: string };
@@ -134,24 +144,59 @@ export class CollectorStore {
   /**
    * Stores verified events that continue the chain from `from`. Returns false (nothing
    * stored) when the head moved meanwhile (another request for the same device, perhaps at
-   * another collector instance): the caller checks again.
+   * another collector instance): the caller checks again. Appends that arrive together share
+   * one transaction and one commit (a reconnect storm is thousands of them at once).
    */
-  async appendEvents(deviceId: string, from: ChainHead, rows: readonly StoredEventRow[]): Promise<boolean> {
-    if (rows.length === 0) return true;
-    return this.db.tx(async (t) => {
-      const head = await t.get<ChainHead>(`SELECT seq, hash FROM device_heads WHERE device_id = $1${forUpdate(t)}`, [deviceId]);
-      if (!head || head.seq !== from.seq || head.hash !== from.hash) return false;
-      const at = this.now();
-      // One multi-row INSERT per slice keeps a 500-event batch to a few statements.
-      for (let i = 0; i < rows.length; i += 100) {
-        const slice = rows.slice(i, i + 100);
-        const values = slice.map((_, j) => `($1, $${j * 4 + 3}, $${j * 4 + 4}, $${j * 4 + 5}, $${j * 4 + 6}, $2)`).join(', ');
-        await t.run(`INSERT INTO events (device_id, seq, hash, sig, body, received_at) VALUES ${values}`, [deviceId, at, ...slice.flatMap((r) => [r.seq, r.hash, r.sig, r.body])]);
-      }
-      const last = rows[rows.length - 1]!;
-      await t.run('UPDATE device_heads SET seq = $2, hash = $3 WHERE device_id = $1', [deviceId, last.seq, last.hash]);
-      return true;
+  appendEvents(deviceId: string, from: ChainHead, rows: readonly StoredEventRow[]): Promise<boolean> {
+    if (rows.length === 0) return Promise.resolve(true);
+    return new Promise((resolve, reject) => {
+      this.pendingAppends.push({ deviceId, from, rows, resolve, reject });
+      this.scheduleAppends();
     });
+  }
+
+  private readonly pendingAppends: PendingAppend[] = [];
+  private appending = false;
+
+  private scheduleAppends(): void {
+    if (this.appending || this.pendingAppends.length === 0) return;
+    this.appending = true;
+    // A moment's wait lets the batches verified meanwhile share the commit (one fsync for many).
+    setTimeout(() => void this.flushAppends(), APPEND_LINGER_MS);
+  }
+
+  private async flushAppends(): Promise<void> {
+    // Rows locked in one order by every instance: two collectors never wait on each other in a circle.
+    const batch = this.pendingAppends.splice(0, 256).sort((x, y) => (x.deviceId < y.deviceId ? -1 : x.deviceId > y.deviceId ? 1 : 0));
+    try {
+      const results = await this.db.tx(async (t) => {
+        const out: boolean[] = [];
+        const at = this.now();
+        for (const a of batch) {
+          const head = await t.get<ChainHead>(`SELECT seq, hash FROM device_heads WHERE device_id = $1${forUpdate(t)}`, [a.deviceId]);
+          if (!head || Number(head.seq) !== a.from.seq || head.hash !== a.from.hash) {
+            out.push(false);
+            continue;
+          }
+          // One multi-row INSERT per slice keeps a 500-event batch to a few statements.
+          for (let i = 0; i < a.rows.length; i += 100) {
+            const slice = a.rows.slice(i, i + 100);
+            const values = slice.map((_, j) => `($1, $${j * 4 + 3}, $${j * 4 + 4}, $${j * 4 + 5}, $${j * 4 + 6}, $2)`).join(', ');
+            await t.run(`INSERT INTO events (device_id, seq, hash, sig, body, received_at) VALUES ${values}`, [a.deviceId, at, ...slice.flatMap((r) => [r.seq, r.hash, r.sig, r.body])]);
+          }
+          const last = a.rows[a.rows.length - 1]!;
+          await t.run('UPDATE device_heads SET seq = $2, hash = $3 WHERE device_id = $1', [a.deviceId, last.seq, last.hash]);
+          out.push(true);
+        }
+        return out;
+      });
+      batch.forEach((a, i) => a.resolve(results[i]!));
+    } catch (err) {
+      for (const a of batch) a.reject(err as Error);
+    } finally {
+      this.appending = false;
+      this.scheduleAppends();
+    }
   }
 
   /** Stored hashes for seq in [from, to], for deduplicating a resent batch in one query. */

@@ -1,7 +1,7 @@
 // SQLite for the collector (the embedded default): one connection, WAL, synchronous=FULL;
 // write transactions are serialized by a queue (better-sqlite3 is synchronous, and a
 // transaction here may await verification between its statements).
-import Database, { type Database as Db } from 'better-sqlite3-multiple-ciphers';
+import Database, { type Database as Db, type Statement } from 'better-sqlite3-multiple-ciphers';
 import { StorageError, type SqlDb, type SqlValue } from './sql';
 
 /** SQLite reads $1, $2… as named parameters "1", "2"…: bind the values by those names. */
@@ -11,18 +11,29 @@ function bind(params: readonly SqlValue[]): [Record<string, SqlValue>] | [] {
 
 class SqliteTx implements SqlDb {
   readonly dialect = 'sqlite' as const;
+  /** Prepared once per statement text (a busy collector runs the same few statements all day). */
+  private readonly statements = new Map<string, Statement>();
   constructor(
     private readonly db: Db,
     readonly description: string,
   ) {}
+  private prepare(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.db.prepare(sql).all(...bind(params)) as T[];
+    return this.prepare(sql).all(...bind(params)) as T[];
   }
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    return this.db.prepare(sql).get(...bind(params)) as T | undefined;
+    return this.prepare(sql).get(...bind(params)) as T | undefined;
   }
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
-    return { changes: this.db.prepare(sql).run(...bind(params)).changes };
+    return { changes: this.prepare(sql).run(...bind(params)).changes };
   }
   async exec(sql: string): Promise<void> {
     this.db.exec(sql);

@@ -5,6 +5,7 @@
 // reference receiver.
 import { verify, type KeyObject } from 'node:crypto';
 import { chainHash } from './seal';
+import type { SignaturePool } from './signature-pool';
 import { GENESIS_HASH } from './event';
 
 export type VerifyReason =
@@ -210,7 +211,12 @@ function signatureOkAsync(hash: Buffer, publicKey: KeyObject, sig: string): Prom
  * through a ChainVerifier one by one (for one record, structure and hash come before the
  * signature). Returns how many records verified before the first problem.
  */
-export async function verifyBatch(records: readonly VerifiableRecord[], opts: ChainVerifierOptions): Promise<{ readonly verified: number; readonly problem: VerifyProblem | null }> {
+export async function verifyBatch(
+  records: readonly VerifiableRecord[],
+  opts: ChainVerifierOptions,
+  /** Worker threads for the signatures (else the libuv thread pool). */
+  pool?: SignaturePool,
+): Promise<{ readonly verified: number; readonly problem: VerifyProblem | null }> {
   const structural = new ChainVerifier({ ...opts, skipSignatures: true });
   let firstStructural: VerifyProblem | null = null;
   let checkedUpTo = records.length;
@@ -223,8 +229,10 @@ export async function verifyBatch(records: readonly VerifiableRecord[], opts: Ch
   }
   // Signatures of the records before the structural problem, and of that record itself
   // only if its structure was fine (it was not): so only [0, checkedUpTo).
-  const results = await Promise.all(records.slice(0, checkedUpTo).map((r) => signatureOkAsync(Buffer.from(r.hash, 'hex'), opts.publicKey, r.sig)));
-  const badIndex = results.indexOf(false);
+  const toCheck = records.slice(0, checkedUpTo);
+  const badIndex = pool
+    ? await pool.firstBad({ publicKey: opts.publicKey, items: toCheck.map((r) => [r.hash, r.sig] as const) })
+    : (await Promise.all(toCheck.map((r) => signatureOkAsync(Buffer.from(r.hash, 'hex'), opts.publicKey, r.sig)))).indexOf(false);
   if (badIndex >= 0) return { verified: badIndex, problem: badSignature(records[badIndex]!.seq) };
   return { verified: checkedUpTo, problem: firstStructural };
 }
