@@ -2,7 +2,7 @@
 // "a workstation of this hospital", the signature says which one. The device key signs
 // method, path, time, a nonce and the body's SHA-256 (a text with its own prefix, so it can
 // never be mistaken for an audit event signature, which covers a bare 32-byte hash).
-import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, randomBytes, verify, type KeyObject } from 'node:crypto';
 
 export const HEADER_DEVICE = 'x-cwa-device';
 export const HEADER_TIME = 'x-cwa-time';
