@@ -71,9 +71,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * and then find the work done. A database from a newer collector is refused.
  */
 export async function migrateCollector(db: SqlDb): Promise<void> {
-  await db.exec('CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)');
   await db.tx(async (t) => {
-    if (t.dialect === 'postgres') await t.exec('LOCK TABLE schema_version IN EXCLUSIVE MODE');
+    // One migrating instance at a time (DDL is transactional in PostgreSQL; the lock ends with the transaction).
+    if (t.dialect === 'postgres') await t.exec("SELECT pg_advisory_xact_lock(hashtext('clinical-workstation-collector/migrate'))");
+    await t.exec('CREATE TABLE IF NOT EXISTS schema_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)');
     const row = await t.get<{ version: number }>('SELECT version FROM schema_version WHERE one = 1');
     const found = row?.version ?? 0;
     if (found > SCHEMA_VERSION) {
