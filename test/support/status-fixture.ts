@@ -1,0 +1,50 @@
+// An AgentStatus as a running agent reports it, for tests of what the tray, the status
+// window and agentctl show; each test changes only what it is about.
+import type { AgentStatus } from '../../main/agent';
+
+/** The base status, changed by `edit` (which returns the status the test needs). */
+export function statusFixture(edit: (s: AgentStatus) => AgentStatus = (s) => s): AgentStatus {
+  const base: AgentStatus = {
+    version: '0.1.0',
+    deviceId: 'a'.repeat(32),
+    keyId: 'b'.repeat(32),
+    startedAt: '2026-11-30T07:00:00.000Z',
+    policy: { source: '/etc/clinical-workstation-agent/policy.json', hash: 'c'.repeat(64), errors: [] },
+    session: { phase: 'unlocked', owner: 'dana.reyes' },
+    audit: {
+      firstSeq: 1,
+      lastSeq: 120,
+      count: 120,
+      acknowledgedThrough: 118,
+      unacknowledged: 2,
+      oldestUnackedTime: '2026-11-30T08:59:50.000Z',
+      databaseBytes: 2_000_000,
+      journalMode: 'wal',
+      synchronous: 2,
+      spool: { failing: false, queued: 0, lost: 0, since: null, lastError: null },
+    },
+    forwarding: {
+      queueDepth: 2,
+      oldestUnackedAgeMs: 10_000,
+      deliveryConfirmed: true,
+      lastAck: { seq: 118, at: '2026-11-30T08:59:55.000Z' },
+      lastError: null,
+      backoffMs: 0,
+      continuityAlarm: null,
+      lanes: [{ name: 'https', acknowledges: true, state: 'idle', position: 118, lastAck: { seq: 118, at: '2026-11-30T08:59:55.000Z' }, lastError: null, backoffMs: 0, consecutiveFailures: 0 }],
+    },
+    buffer: { bytes: 2_000_000, budgetBytes: 1_073_741_824, percent: 0.2, alarmPercent: null },
+    auth: {
+      directoryVersion: 12,
+      enrolledUsers: 40,
+      directoryKey: { ok: true, keyId: 'd'.repeat(16) },
+      origin: 'http://localhost',
+      rpId: 'localhost',
+      userVerification: 'agent-pin',
+      directory: { mode: 'synced', connected: true, version: 12, lastSyncAt: '2026-11-30T08:59:58.000Z', lastError: null },
+      emergency: null,
+    },
+    lastErrors: [],
+  };
+  return edit(base);
+}
