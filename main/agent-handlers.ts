@@ -5,6 +5,8 @@
 import type { z } from 'zod';
 import { REQUESTS, type EnrolView, type LockView, type ReplyOf, type RequestChannel, type RequestResult, type Sequenced } from '../preload/contract';
 import type { Agent } from './agent';
+import { formatStatus } from './status/format-status';
+import { statusView } from './status/status-view';
 
 type Parsed<C extends RequestChannel> = z.output<(typeof REQUESTS)[C]>;
 export type Handlers = { readonly [C in RequestChannel]: (payload: Parsed<C>) => Promise<ReplyOf<C>> };
@@ -19,7 +21,12 @@ const HEADLESS: Sequenced<LockView> = {
 };
 const HEADLESS_ENROL: Sequenced<EnrolView> = { screen: 'closed', message: 'Enrolment needs the tray app (this agent runs headless).', seq: 0 };
 
-export function agentHandlers(agent: Agent): Handlers {
+export interface HandlerPorts {
+  /** Puts text on the OS clipboard (Electron's clipboard; the harness records it). */
+  readonly clipboard?: (text: string) => void;
+}
+
+export function agentHandlers(agent: Agent, ports: HandlerPorts = {}): Handlers {
   const lock = () => agent.lockScreen;
   const enrol = () => agent.enrollment;
   const policy = () => agent.policy();
@@ -76,6 +83,13 @@ export function agentHandlers(agent: Agent): Handlers {
     'enroll:revoke': (p) => onEnrol((e) => e.revoke(p)),
     'enroll:back': () => onEnrol((e) => e.back()),
     'enroll:exit': () => onEnrol((e) => e.exit()),
+
+    'status:get': async () => statusView(agent.status()),
+    'status:copy': async () => {
+      if (!ports.clipboard) return { copied: false };
+      ports.clipboard(formatStatus(agent.status()).join('\n'));
+      return { copied: true };
+    },
   } as Handlers;
 }
 

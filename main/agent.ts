@@ -24,7 +24,9 @@ import type { AgentPaths } from './platform/paths';
 import { SessionController, type SessionStatusUpdate } from './session/controller';
 import type { SessionEvent } from './session/events';
 import type { IdleSource, LockPresenter, OsSession } from './session/ports';
-import { emergencyOf, ownerOf } from './session/state';
+import { deadlines } from './session/engine';
+import { emergencyOf, ownerOf, type SessionState } from './session/state';
+import { summariseCredentials, type CertificateSummary } from './status/certificates';
 import type { EnrolView, LockView, Sequenced } from '../preload/contract';
 import { CredentialChecker } from './auth/credential-checker';
 import { DirectoryAdmin } from './auth/directory-admin';
@@ -85,7 +87,15 @@ export interface AgentStatus {
   readonly keyId: string;
   readonly startedAt: string;
   readonly policy: { readonly source: string; readonly hash: string | null; readonly errors: readonly string[] };
-  readonly session: { readonly phase: string; readonly owner: string | null } | null;
+  readonly session: {
+    readonly phase: string;
+    readonly owner: string | null;
+    /** Seconds since the last input the session engine knows of, and until the idle lock (null when locked). */
+    readonly idleSeconds: number;
+    readonly lockInSeconds: number | null;
+  } | null;
+  /** The TLS certificates in use, with days left. */
+  readonly certificates: readonly CertificateSummary[];
   readonly audit: AuditStoreStats & { readonly journalMode: string; readonly synchronous: number; readonly spool: SpoolStatus };
   /** Null when no upstream is configured in policy. */
   readonly forwarding: ForwarderStatus | null;
@@ -115,6 +125,7 @@ export class Agent {
   private readonly lockViewListeners = new Set<(view: Sequenced<LockView>) => void>();
   private readonly enrolViewListeners = new Set<(view: Sequenced<EnrolView>) => void>();
   private readonly errors: AgentError[] = [];
+  private certificates: CertificateSummary[] = [];
   private readonly startedAt: string;
   private reconfiguring: Promise<void> = Promise.resolve();
   private stopping: Promise<void> | null = null;
@@ -377,13 +388,16 @@ export class Agent {
     const transports: Transport[] = [];
     const meta = this.store.deviceMeta();
     const https = policy.forwarding.https;
+    this.certificates = [];
     if (https) {
       const creds = await loadTlsCredentials(https, this.opts.keyStore);
+      this.certificates.push(...summariseCredentials('https', creds));
       transports.push(new HttpsTransport({ url: https.url, ...creds, servername: https.servername, requestTimeoutMs: https.requestTimeoutMs, device: meta.device, keyId: meta.keyId }));
     }
     const syslog = policy.syslog;
     if (syslog) {
       const creds = await loadTlsCredentials(syslog, this.opts.keyStore);
+      this.certificates.push(...summariseCredentials('syslog', creds));
       transports.push(SyslogTlsTransport.fromPolicy(syslog, creds, { hostname: hostname(), processId: process.pid }));
     }
     return transports;
@@ -442,7 +456,8 @@ export class Agent {
       keyId: meta.keyId,
       startedAt: this.startedAt,
       policy: { source: snap.source, hash: snap.hash, errors: snap.errors },
-      session: phase ? { phase: phase.kind, owner: ownerOf(phase) } : null,
+      session: phase && this.session ? sessionTimes(this.session.state, clock.monotonicMs()) : null,
+      certificates: this.certificates,
       audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
       forwarding: this.forwarder?.status() ?? null,
       buffer: this.bufferMonitor?.status() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
@@ -478,6 +493,17 @@ export class Agent {
     })();
     return this.stopping;
   }
+}
+
+function sessionTimes(state: SessionState, now: number): NonNullable<AgentStatus['session']> {
+  const phase = state.phase;
+  const lockAt = deadlines(state).lock;
+  return {
+    phase: phase.kind,
+    owner: ownerOf(phase),
+    idleSeconds: Math.max(0, Math.round((now - state.lastInputAt) / 1000)),
+    lockInSeconds: lockAt === undefined ? null : Math.max(0, Math.ceil((lockAt - now) / 1000)),
+  };
 }
 
 function emit<V>(listeners: ReadonlySet<(view: V) => void>, view: V): void {

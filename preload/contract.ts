@@ -124,6 +124,11 @@ export const REQUESTS = {
   ]),
   'enroll:back': none,
   'enroll:exit': none,
+
+  /** The status window: the agent's state for the help desk. */
+  'status:get': none,
+  /** "Copy for the help desk": main puts the status text on the clipboard. */
+  'status:copy': none,
 } as const;
 
 export type RequestChannel = keyof typeof REQUESTS;
@@ -253,6 +258,14 @@ export type EnrolView =
   /** Enrolment ended (finished, timed out or refused): the page goes back to the lock screen. */
   | { readonly screen: 'closed'; readonly message: string | null };
 
+/** What the status window shows: problems first, then one section per area. */
+export interface StatusView {
+  readonly generatedAt: string;
+  /** Plain sentences, most urgent first; empty when all is well. */
+  readonly problems: readonly string[];
+  readonly sections: readonly { readonly title: string; readonly rows: readonly (readonly [label: string, value: string])[] }[];
+}
+
 /** Each view carries a sequence number so a page never renders an older one over a newer. */
 export type Sequenced<V> = V & { readonly seq: number };
 
@@ -271,6 +284,8 @@ export interface Replies {
   'enroll:hello': HelloReply<EnrolView>;
   'enroll:fido2-begin': CeremonyStart<unknown, EnrolView>;
   'enroll:register-begin': CeremonyStart<unknown, EnrolView>;
+  'status:get': StatusView;
+  'status:copy': { readonly copied: boolean };
 }
 export type ReplyOf<C extends RequestChannel> = C extends keyof Replies ? Replies[C] : C extends `lock:${string}` ? Sequenced<LockView> : Sequenced<EnrolView>;
 

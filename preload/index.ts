@@ -5,7 +5,7 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import type { AgentApi, EnrolView, LockView, RequestResult, Sequenced } from './contract';
 
-const CHANNEL = /^(lock|enroll):[a-z0-9-]{1,40}$/;
+const CHANNEL = /^(lock|enroll|status):[a-z0-9-]{1,40}$/;
 
 function subscribe<T>(channel: 'lock:view' | 'enroll:view', listener: (payload: T) => void): () => void {
   const handler = (_e: IpcRendererEvent, payload: T): void => listener(payload);

@@ -2,7 +2,7 @@
 // problems first.
 import type { AgentStatus } from '../agent';
 
-function ago(iso: string | null, nowMs: number): string {
+export function ago(iso: string | null, nowMs: number): string {
   if (!iso) return '-';
   const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
   if (s < 120) return `${s} s ago`;
@@ -10,8 +10,8 @@ function ago(iso: string | null, nowMs: number): string {
   return `${(s / 3600).toFixed(1)} h ago`;
 }
 
-export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
-  const lines: string[] = [];
+/** What is wrong, most urgent first (also the first lines of formatStatus). */
+export function problemsOf(s: AgentStatus, nowMs = Date.now()): string[] {
   const problems: string[] = [];
   if (s.audit.spool.failing) problems.push(`audit writes failing since ${s.audit.spool.since}: ${s.audit.spool.queued} events wait in memory (${s.audit.spool.lastError ?? ''})`);
   if (s.policy.errors.length > 0) problems.push(`policy file rejected (previous policy in force): ${s.policy.errors.join('; ')}`);
@@ -24,18 +24,26 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   const dir = s.auth.directory;
   if (dir.mode === 'synced' && !dir.connected) problems.push(`shared directory not reachable (${dir.lastError ?? 'connecting'}): the copy from ${dir.lastSyncAt ? ago(dir.lastSyncAt, nowMs) : 'before start'} serves`);
   if (s.auth.emergency) problems.push(`EMERGENCY ACCESS in use by ${s.auth.emergency.user} until ${s.auth.emergency.expiresAt}: ${s.auth.emergency.reason}`);
-  for (const p of problems) lines.push(`PROBLEM  ${p}`);
+  return problems;
+}
+
+export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
+  const lines: string[] = [];
+  for (const p of problemsOf(s, nowMs)) lines.push(`PROBLEM  ${p}`);
   lines.push(`agent    ${s.version}, running since ${s.startedAt}`);
   lines.push(`device   ${s.deviceId} (key ${s.keyId})`);
   lines.push(`policy   ${s.policy.source}${s.policy.hash ? ` sha256 ${s.policy.hash.slice(0, 16)}…` : ''}`);
   lines.push(`session  ${s.session ? `${s.session.phase}${s.session.owner ? `, owner ${s.session.owner}` : ''}` : 'not enforced (headless)'}`);
   const a = s.auth;
+  const dir = a.directory;
+  const f = s.forwarding;
   lines.push(
     `sign-in  ${a.enrolledUsers} enrolled, directory version ${a.directoryVersion} ` +
       `(${dir.mode === 'synced' ? `copy of the collector's, ${dir.connected ? 'live' : 'offline'}, synced ${ago(dir.lastSyncAt, nowMs)}` : 'this workstation only'}), ` +
       `org key ${a.directoryKey.ok ? a.directoryKey.keyId : 'MISSING'}; ` +
       `security keys: ${a.userVerification === 'authenticator' ? 'the key verifies its own PIN' : 'key presence + the agent PIN'} (origin ${a.origin}, RP ID ${a.rpId})`,
   );
+  for (const c of s.certificates) lines.push(`cert     ${c.role}: ${c.subject}, ${c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft} days left`}`);
   lines.push(`buffer   ${s.audit.count} events stored, ${s.audit.unacknowledged} not yet acknowledged, oldest unacknowledged ${ago(s.audit.oldestUnackedTime, nowMs)}; ${(s.audit.databaseBytes / 1e6).toFixed(1)} MB`);
   if (!f) lines.push('upstream none configured: events stay in the local buffer');
   else {

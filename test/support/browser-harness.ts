@@ -77,6 +77,8 @@ export class BrowserHarness {
   context!: BrowserContext;
   readonly idle = new RealTimeIdleSource();
   readonly os = new RecordingOsSession();
+  /** What "copy for the help desk" put on the clipboard. */
+  readonly clipboard: string[] = [];
   /** Every request that reached the handler table (channel and outcome only: no payload, no secret). */
   readonly requests: RequestRecord[] = [];
   private readonly pages = new Set<Page>();
@@ -139,7 +141,7 @@ export class BrowserHarness {
       platform: this.opts.platform ?? 'linux',
       session: { idle: this.idle, presenter: new PageOnlyPresenter(), os: this.os },
     });
-    this.handlers = agentHandlers(this.agent);
+    this.handlers = agentHandlers(this.agent, { clipboard: (text) => this.clipboard.push(text) });
     this.agent.onLockView((view) => this.push('lock', view));
     this.agent.onEnrolView((view) => this.push('enroll', view));
   }
@@ -149,7 +151,7 @@ export class BrowserHarness {
   }
 
   /** Opens a page of the agent (`lock` or `enroll`) in a new tab, bound to the Agent. */
-  async open(page: 'lock' | 'enroll' = 'lock', opts: { origin?: string } = {}): Promise<Page> {
+  async open(page: 'lock' | 'enroll' | 'status' = 'lock', opts: { origin?: string } = {}): Promise<Page> {
     const p = await this.context.newPage();
     await p.exposeBinding('__cwaRequest', async (_source, channel: unknown, payload: unknown) => {
       if (this.unreachable) return { ok: false, error: 'the agent did not answer' };

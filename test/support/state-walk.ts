@@ -3,6 +3,7 @@
 // `npm run screenshots` (a PNG per screen) and the axe-core test (zero violations per
 // screen), so what is looked at and what is checked cannot drift apart.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { BrowserHarness } from './browser-harness';
 import { applyPolicy, DANA, KIM, LEE, PageDriver, proveEnroller, RAY, SAM, seed, UNKNOWN_BADGE } from './lock-driver';
@@ -118,6 +119,15 @@ export async function walkAllScreens(
     await d.waitFor('emergency');
     await d.click('breakglass-end');
     await d.waitFor('locked-owner');
+
+    // The help desk's status window: all well, then with a problem (a rejected policy file).
+    const status = await PageDriver.on(await h.open('status'));
+    await expectScreen(status, 'status', visit, seen);
+    writeFileSync(h.paths.policyFile, '{"session": {"lockAfterSeconds": "soon"}}');
+    await expectScreen(status, 'status-problems', visit, seen);
+    h.writePolicy({});
+    await status.waitFor('status');
+    await status.page.close();
 
     // The agent does not answer.
     h.unreachable = true;

@@ -10,7 +10,11 @@ export function statusFixture(edit: (s: AgentStatus) => AgentStatus = (s) => s):
     keyId: 'b'.repeat(32),
     startedAt: '2026-11-30T07:00:00.000Z',
     policy: { source: '/etc/clinical-workstation-agent/policy.json', hash: 'c'.repeat(64), errors: [] },
-    session: { phase: 'unlocked', owner: 'dana.reyes' },
+    session: { phase: 'unlocked', owner: 'dana.reyes', idleSeconds: 12, lockInSeconds: 288 },
+    certificates: [
+      { role: 'https client certificate', subject: 'CN=ward-4-bay-1', validTo: '2027-06-30T00:00:00.000Z', daysLeft: 211 },
+      { role: 'https pinned CA', subject: 'CN=hospital-ca', validTo: '2030-01-01T00:00:00.000Z', daysLeft: 1127 },
+    ],
     audit: {
       firstSeq: 1,
       lastSeq: 120,

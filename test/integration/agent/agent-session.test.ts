@@ -34,7 +34,7 @@ test('agent with a session: starts locked, unlocks with badge + PIN, applies a n
     await agent.dispatch({ type: 'badge', user: NURSE });
     idle.activity();
     await agent.dispatch({ type: 'pin-ok', user: NURSE });
-    assert.deepEqual(agent.status().session, { phase: 'unlocked', owner: NURSE });
+    assert.deepEqual([agent.status().session?.phase, agent.status().session?.owner], ['unlocked', NURSE]);
 
     // IT shortens the lock; the running session picks it up.
     writeFileSync(paths.policyFile, JSON.stringify({ session: { lockAfterSeconds: 1, warnAfterSeconds: 0.5 } }));

@@ -10,8 +10,8 @@ import { statusFixture } from '../../support/status-fixture';
 describe('tray model', () => {
   it('shows the session when all is well', () => {
     assert.equal(trayModel(statusFixture()).state, 'unlocked');
-    assert.equal(trayModel(statusFixture((s) => ({ ...s, session: { phase: 'warning', owner: 'dana.reyes' } }))).state, 'warning');
-    const locked = trayModel(statusFixture((s) => ({ ...s, session: { phase: 'locked', owner: 'sam.okafor' } })));
+    assert.equal(trayModel(statusFixture((s) => ({ ...s, session: { ...s.session!, phase: 'warning' } }))).state, 'warning');
+    const locked = trayModel(statusFixture((s) => ({ ...s, session: { ...s.session!, phase: 'locked', owner: 'sam.okafor', lockInSeconds: null } })));
     assert.equal(locked.state, 'locked');
     assert.equal(locked.tooltip, 'Clinical Workstation Agent — Locked (sam.okafor)');
     assert.deepEqual(locked.actions, ['lock-now', 'status', 'copy-status', 'about']);

@@ -1,0 +1,26 @@
+// The certificates the agent relies on (the pinned upstream CAs, its client certificate),
+// summarised for status and the help desk: who, and how many days are left.
+import { X509Certificate } from 'node:crypto';
+import type { TlsCredentials } from '../forward/tls-credentials';
+
+export interface CertificateSummary {
+  /** What it is for: "https client certificate", "syslog pinned CA"... */
+  readonly role: string;
+  readonly subject: string;
+  readonly validTo: string;
+  readonly daysLeft: number;
+}
+
+export function summarise(role: string, pem: string, nowMs = Date.now()): CertificateSummary {
+  try {
+    const cert = new X509Certificate(pem);
+    const validTo = new Date(cert.validTo).toISOString();
+    return { role, subject: cert.subject.replace(/\n/g, ', '), validTo, daysLeft: Math.floor((Date.parse(validTo) - nowMs) / 86_400_000) };
+  } catch {
+    return { role, subject: 'unreadable certificate', validTo: '-', daysLeft: -1 };
+  }
+}
+
+export function summariseCredentials(lane: string, creds: TlsCredentials, nowMs = Date.now()): CertificateSummary[] {
+  return [summarise(`${lane} client certificate`, creds.cert, nowMs), summarise(`${lane} pinned CA`, creds.ca, nowMs)];
+}

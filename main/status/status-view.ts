@@ -1,0 +1,86 @@
+// The status window's content, from the agent's status: what a help-desk technician reads
+// out over the phone, problems first. The "copy for the help desk" text is formatStatus's.
+import type { StatusView } from '../../preload/contract';
+import type { AgentStatus } from '../agent';
+import { ago, problemsOf } from './format-status';
+
+const CERT_WARN_DAYS = 30;
+
+function duration(seconds: number): string {
+  if (seconds < 90) return `${seconds} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export function statusView(s: AgentStatus, nowMs = Date.now()): StatusView {
+  const problems = problemsOf(s, nowMs).map((p) => p.charAt(0).toUpperCase() + p.slice(1));
+  for (const c of s.certificates) {
+    if (c.daysLeft < 0) problems.push(`The ${c.role} (${c.subject}) has expired: the collector will refuse this workstation. Call IT to renew it.`);
+    else if (c.daysLeft <= CERT_WARN_DAYS) problems.push(`The ${c.role} (${c.subject}) expires in ${c.daysLeft} days. Call IT to renew it.`);
+  }
+  const sections: StatusView['sections'][number][] = [];
+  const session = s.session;
+  sections.push({
+    title: 'Session',
+    rows: session
+      ? [
+          ['State', session.phase],
+          ['Signed in', session.owner ?? 'nobody'],
+          ['Idle for', duration(session.idleSeconds)],
+          ['Locks in', session.lockInSeconds === null ? '-' : duration(session.lockInSeconds)],
+          ...(s.auth.emergency ? ([['Emergency access', `${s.auth.emergency.user} until ${s.auth.emergency.expiresAt}: ${s.auth.emergency.reason}`]] as const) : []),
+        ]
+      : [['State', 'not enforced (headless agent)']],
+  });
+  const dir = s.auth.directory;
+  sections.push({
+    title: 'Sign-in',
+    rows: [
+      ['People enrolled', String(s.auth.enrolledUsers)],
+      ['Directory', `version ${s.auth.directoryVersion}, ${dir.mode === 'synced' ? `copy of the collector's (${dir.connected ? 'live' : 'offline'}, synced ${ago(dir.lastSyncAt, nowMs)})` : 'this workstation only'}`],
+      ['Organisation key', s.auth.directoryKey.ok ? s.auth.directoryKey.keyId : `missing: ${s.auth.directoryKey.problem}`],
+      ['Security keys', s.auth.userVerification === 'authenticator' ? 'the key checks its own PIN' : 'key presence, then the agent PIN'],
+      ['Pages origin', `${s.auth.origin} (RP ID ${s.auth.rpId})`],
+    ],
+  });
+  sections.push({
+    title: 'Audit buffer',
+    rows: [
+      ['Events stored', String(s.audit.count)],
+      ['Not yet acknowledged', String(s.audit.unacknowledged)],
+      ['Oldest unacknowledged', ago(s.audit.oldestUnackedTime, nowMs)],
+      ['Size', `${(s.audit.databaseBytes / 1e6).toFixed(1)} MB (${s.buffer.percent.toFixed(1)} % of the budget)`],
+      ['Durability', `${s.audit.journalMode}, synchronous=${s.audit.synchronous === 2 ? 'FULL' : s.audit.synchronous}`],
+    ],
+  });
+  sections.push({
+    title: 'Upstream',
+    rows: s.forwarding
+      ? s.forwarding.lanes.map((l) => [
+          l.name,
+          `${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
+            `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}${l.lastError ? `; last error (${l.lastError.kind}): ${l.lastError.message}` : ''}`,
+        ] as const)
+      : [['Collector', 'none configured: events stay in the local buffer']],
+  });
+  sections.push({
+    title: 'Certificates and keychain',
+    rows: [
+      ['Keychain', 'reachable (the audit database key and the device key loaded at start)'],
+      ...s.certificates.map((c) => [c.role, `${c.subject}; ${c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft} days left`} (until ${c.validTo.slice(0, 10)})`] as const),
+    ],
+  });
+  sections.push({
+    title: 'Agent',
+    rows: [
+      ['Version', s.version],
+      ['Running since', s.startedAt],
+      ['Device', s.deviceId],
+      ['Device key', s.keyId],
+      ['Policy', `${s.policy.source}${s.policy.hash ? ` (sha256 ${s.policy.hash.slice(0, 16)}…)` : ''}`],
+      ...s.policy.errors.map((e) => ['Rejected setting', e] as const),
+    ],
+  });
+  if (s.lastErrors.length > 0) sections.push({ title: 'Recent errors', rows: s.lastErrors.slice(-8).reverse().map((e) => [e.at.slice(11, 19), `${e.area}: ${e.message}`] as const) });
+  return { generatedAt: new Date(nowMs).toISOString(), problems, sections };
+}

@@ -1,0 +1,41 @@
+// The help desk's status window in real Chromium with a real Agent: problems first in
+// plain words, every area a technician asks about, and "copy for the help desk" putting
+// the same facts (no secret, no card number) on the clipboard.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { BrowserHarness, chromiumMissing } from '../support/browser-harness';
+import { DANA, PageDriver, seed } from '../support/lock-driver';
+
+const skip = chromiumMissing();
+
+describe('status window', { skip: skip ?? false }, () => {
+  let h: BrowserHarness;
+  before(async () => {
+    h = await BrowserHarness.start({ label: 'status' });
+    await seed(h, DANA);
+  });
+  after(() => h?.stop());
+
+  it('shows every area, then a rejected policy first, and copies the status text for the ticket', async () => {
+    const d = await PageDriver.on(await h.open('status'));
+    await d.waitFor('status');
+    const text = await d.text();
+    for (const section of ['Session', 'Sign-in', 'Audit buffer', 'Upstream', 'Certificates and keychain', 'Agent']) assert.match(text, new RegExp(section));
+    assert.match(text, /No problems/);
+    assert.match(text, /People enrolled\s+1/);
+    assert.match(text, new RegExp(h.agent.status().deviceId));
+
+    writeFileSync(h.paths.policyFile, '{"session": {"lockAfterSeconds": "soon"}}');
+    await d.waitFor('status-problems');
+    const problems = await d.page.locator('.problems li').allInnerTexts();
+    assert.match(problems[0] ?? '', /^Policy file rejected \(previous policy in force\): session\.lockAfterSeconds/);
+
+    await d.click('copy');
+    await d.waitForText(/Copied\. Paste it into the help-desk ticket\./);
+    assert.equal(h.clipboard.length, 1);
+    assert.match(h.clipboard[0]!, /^PROBLEM {2}policy file rejected/);
+    assert.match(h.clipboard[0]!, new RegExp(`device {3}${h.agent.status().deviceId}`));
+    assert.ok(!h.clipboard[0]!.includes(DANA.badge) && !h.clipboard[0]!.includes(DANA.pin));
+  });
+});
