@@ -1,23 +1,28 @@
 // Electron entry, the composition root: builds the Agent with the Electron adapters
 // (powerMonitor idle source, lock windows, OS session commands) and the tray. Everything
 // else lives in main/agent.ts and runs under plain Node too.
-import { app, dialog, ipcMain, Menu, powerMonitor } from 'electron';
+import { app, dialog, Menu, powerMonitor } from 'electron';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, readAgentVersion } from './agent';
-import { agentHandlers, handleRequest } from './agent-handlers';
-import { REQUEST_CHANNELS } from '../preload/contract';
+import { agentHandlers } from './agent-handlers';
 import { DEFAULT_AGENT_POLICY } from './policy/schema';
 import { CommandOsSession } from './platform/os-session';
 import { systemClock } from './platform/clock';
+import { DbusIdleSource } from './platform/dbus-idle-source';
+import { FallbackIdleSource } from './platform/fallback-idle-source';
 import { SuspendAwareClock } from './platform/suspend-aware-clock';
 import { KeytarKeyStore } from './platform/keystore';
 import { createAgentLogger } from './platform/logger';
 import { defaultPaths } from './platform/paths';
+import type { IdleSource } from './session/ports';
+import { registerIpc } from './shell/ipc';
 import { LockWindows } from './shell/lock-windows';
+import { OwnWindows } from './shell/page-window';
 import { handlePages } from './shell/pages-protocol';
 import { PowerMonitorIdleSource } from './shell/power-idle-source';
-import { applySecurityBaseline, isTrustedSender } from './shell/security';
+import { applySecurityBaseline } from './shell/security';
+import { StatusWindow } from './shell/status-window';
 import { AgentTray } from './shell/tray';
 import { startStatusServer, type StatusServer } from './status/status-server';
 
@@ -36,11 +41,17 @@ async function main(): Promise<void> {
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   const logger = createAgentLogger({ logDir: paths.dataDir });
   const version = readAgentVersion();
-  const presenter = new LockWindows(origin);
+  const own = new OwnWindows();
+  const presenter = new LockWindows(own, origin, (m) => logger.info(m));
+  const statusWindow = new StatusWindow(own, origin);
+  // A second launch (a nurse double-clicking the app, the login item racing the installer)
+  // opens the status window of the one running agent.
+  app.on('second-instance', () => statusWindow.open());
   // Registered before the Agent's own power listeners, so time asleep is counted first.
   const clock = new SuspendAwareClock(systemClock);
   powerMonitor.on('suspend', () => clock.noteSuspend());
   powerMonitor.on('resume', () => clock.noteResume());
+  const idle = await idleSource(clock, (m) => logger.warn(m));
   let agent: Agent;
   try {
     agent = await Agent.start({
@@ -49,7 +60,7 @@ async function main(): Promise<void> {
       keyStore: new KeytarKeyStore(paths.keychainService),
       logger,
       clock,
-      session: { idle: new PowerMonitorIdleSource(clock), presenter, os: new CommandOsSession() },
+      session: { idle: idle.idle, presenter, os: new CommandOsSession() },
     });
   } catch (err) {
     // Fail closed and say why; the help desk reads this in the log and the dialog.
@@ -60,13 +71,14 @@ async function main(): Promise<void> {
   agentRef = agent;
   agent.onLockView((view) => presenter.sendLockView(view));
   agent.onEnrolView((view) => presenter.sendEnrolView(view));
-  const handlers = agentHandlers(agent);
-  for (const channel of REQUEST_CHANNELS) {
-    ipcMain.handle(channel, (event, payload: unknown) =>
-      isTrustedSender(event, origin()) ? handleRequest(handlers, channel, payload) : { ok: false, error: 'refused: not one of the agent pages' },
-    );
-  }
-  const tray = new AgentTray(agent);
+  registerIpc({
+    handlers: agentHandlers(agent),
+    origin,
+    ownWindows: () => own.trusted(),
+    onRefused: (why, channel) => logger.warn(`IPC refused on ${channel}: ${why}`),
+  });
+  const tray = new AgentTray(agent, () => statusWindow.open());
+  agent.onLockView(() => tray.refresh());
   let status: StatusServer | null = null;
   try {
     status = await startStatusServer(paths.statusSocket, () => agent.status());
@@ -97,11 +109,33 @@ async function main(): Promise<void> {
     if (quitting) return;
     quitting = true;
     tray.dispose();
+    statusWindow.dispose();
+    idle.dispose();
     void Promise.allSettled([status?.close(), agent.stop('application quit')]).then(() => {
       presenter.dispose();
       app.exit(0);
     });
   });
+}
+
+/**
+ * Linux: idle time and screen lock over D-Bus, since powerMonitor reads 0 on native Wayland
+ * and has no lock events there (DESIGN.md), with powerMonitor's idle time while no D-Bus
+ * source answers; elsewhere powerMonitor.
+ */
+async function idleSource(clock: SuspendAwareClock, warn: (message: string) => void): Promise<{ idle: IdleSource; dispose(): void }> {
+  const power = new PowerMonitorIdleSource(clock);
+  if (process.platform !== 'linux') return { idle: power, dispose: () => undefined };
+  const dbus = new DbusIdleSource({ clock, onProblem: warn });
+  await dbus.start();
+  if (dbus.source === null) {
+    const wayland = process.env.XDG_SESSION_TYPE === 'wayland';
+    warn(
+      `no D-Bus idle source answers (GNOME Mutter, org.freedesktop.ScreenSaver, logind): idle time from Electron until one does` +
+        (wayland ? '; on Wayland that reads 0, so inactivity will not lock the session. Run a desktop that provides one of these services.' : ''),
+    );
+  }
+  return { idle: new FallbackIdleSource(dbus, power), dispose: () => dbus.dispose() };
 }
 
 function fail(err: unknown): void {

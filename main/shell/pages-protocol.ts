@@ -27,6 +27,7 @@ export function handlePages(pagesDir: string, origin: () => string): void {
   for (const scheme of ['https', 'ws', 'wss', 'file']) ses.protocol.handle(scheme, () => new Response(null, { status: 403 }));
 }
 
-export function pageUrl(origin: string, page: 'lock' | 'enroll'): string {
-  return `${origin}/${page}/index.html`;
+export function pageUrl(origin: string, page: 'lock' | 'enroll' | 'status', query: Readonly<Record<string, string>> = {}): string {
+  const search = new URLSearchParams(query).toString();
+  return `${origin}/${page}/index.html${search ? `?${search}` : ''}`;
 }

@@ -1,7 +1,7 @@
 // The Electron security baseline: nothing is granted but what the lock page needs (WebAuthn
 // runs without a permission prompt), navigation stays on the agent's origin, new windows
-// and webviews are refused, and IPC is accepted only from the agent's pages' main frames.
-import { app, type IpcMainInvokeEvent, type WebContents } from 'electron';
+// and webviews are refused (IPC senders are checked by main/ipc-router.ts).
+import { app, type WebContents } from 'electron';
 import { pagesSession } from './pages-protocol';
 
 export function applySecurityBaseline(origin: () => string): void {
@@ -27,10 +27,4 @@ export function isOwnPage(url: string, origin: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** True when an IPC message comes from the main frame of one of our pages. */
-export function isTrustedSender(event: IpcMainInvokeEvent, origin: string): boolean {
-  const frame = event.senderFrame;
-  return frame !== null && frame.parent === null && isOwnPage(frame.url, origin);
 }

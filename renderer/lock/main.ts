@@ -13,6 +13,12 @@ import { countdownText, INITIAL, reduce, screenOf, type ActionId, type Input, ty
 
 const api = agentApi();
 const root = document.getElementById('app')!;
+/**
+ * The same page in the small idle-warning window (?window=warning): it shows only the
+ * warning, reads no badge (the window does not take focus) and never runs a key ceremony.
+ */
+const warningWindow = new URLSearchParams(window.location.search).get('window') === 'warning';
+if (warningWindow) document.body.dataset.window = 'warning';
 let state: PageState = INITIAL;
 let pad: PinPad | null = null;
 let ceremonyForSeq = -1;
@@ -37,6 +43,7 @@ const screens = new ScreenRenderer<ActionId, Input>(root, {
 });
 
 function render(): void {
+  if (warningWindow && state.view !== null && state.view.screen !== 'warning') return;
   screens.render(screenOf(state, performance.now()), state.busy);
 }
 
@@ -140,6 +147,7 @@ async function act(id: ActionId): Promise<void> {
 /** The key screen starts its ceremony by itself, once per view. */
 function maybeStartCeremony(): void {
   const v = state.view;
+  if (warningWindow) return;
   if (v?.screen !== 'fido2' || v.problem !== null || ceremonyActive || ceremonyForSeq === v.seq) return;
   ceremonyForSeq = v.seq;
   void runCeremony();
@@ -201,7 +209,7 @@ async function hello(): Promise<void> {
   if (!reply) return;
   if (!reader) {
     reader = reply.reader;
-    startKeyboard(reader);
+    if (!warningWindow) startKeyboard(reader);
   }
   dispatch({ type: 'view', view: reply.view });
   if (early) dispatch({ type: 'view', view: early });

@@ -151,8 +151,12 @@ export class BrowserHarness {
   }
 
   /** Opens a page of the agent (`lock` or `enroll`) in a new tab, bound to the Agent. */
-  async open(page: 'lock' | 'enroll' | 'status' = 'lock', opts: { origin?: string } = {}): Promise<Page> {
+  async open(
+    page: 'lock' | 'enroll' | 'status' = 'lock',
+    opts: { origin?: string; query?: Readonly<Record<string, string>>; viewport?: { width: number; height: number } } = {},
+  ): Promise<Page> {
     const p = await this.context.newPage();
+    if (opts.viewport) await p.setViewportSize(opts.viewport);
     await p.exposeBinding('__cwaRequest', async (_source, channel: unknown, payload: unknown) => {
       if (this.unreachable) return { ok: false, error: 'the agent did not answer' };
       const intercept = this.interceptors.get(String(channel));
@@ -167,7 +171,8 @@ export class BrowserHarness {
     await p.addInitScript(INIT_SCRIPT);
     this.pages.add(p);
     p.on('close', () => this.pages.delete(p));
-    await p.goto(`${opts.origin ?? this.origin}/${page}/index.html`);
+    const search = new URLSearchParams(opts.query ?? {}).toString();
+    await p.goto(`${opts.origin ?? this.origin}/${page}/index.html${search ? `?${search}` : ''}`);
     return p;
   }
 

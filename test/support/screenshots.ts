@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromiumMissing } from './browser-harness';
+import { WARNING_SIZE } from '../../main/shell/window-layout';
 import { walkAllScreens } from './state-walk';
 
 const SIZES = [
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   let files = 0;
   const screens = await walkAllScreens(async (screen, page) => {
-    for (const size of SIZES) {
+    // The idle warning is a small window of its own size.
+    for (const size of screen === 'warning-window' ? [WARNING_SIZE] : SIZES) {
       await page.setViewportSize(size);
       await page.screenshot({ path: `${out}/${screen}-${size.width}x${size.height}.png` });
       files++;

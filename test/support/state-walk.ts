@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { BrowserHarness } from './browser-harness';
+import { WARNING_SIZE } from '../../main/shell/window-layout';
 import { applyPolicy, DANA, KIM, LEE, PageDriver, proveEnroller, RAY, SAM, seed, UNKNOWN_BADGE } from './lock-driver';
 
 export type Visit = (screen: string, page: Page) => Promise<void>;
@@ -52,6 +53,12 @@ export async function walkAllScreens(
     // The idle warning over an open session.
     await applyPolicy(h, { session: { warnAfterSeconds: 1, lockAfterSeconds: 600 } }, () => h.agent.policy().session.warnAfterSeconds === 1);
     await expectScreen(d, 'warning', visit, seen);
+    // The same warning in the small corner window shown while a session is open.
+    const corner = await PageDriver.on(await h.open('lock', { query: { window: 'warning' }, viewport: WARNING_SIZE }));
+    await corner.waitFor('warning');
+    seen.add('warning-window');
+    await visit('warning-window', corner.page);
+    await corner.page.close();
     await d.click('still-here');
     await applyPolicy(h, {}, () => h.agent.policy().session.warnAfterSeconds === 240);
     await d.waitFor('unlocked');
