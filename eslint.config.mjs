@@ -50,6 +50,12 @@ export default tseslint.config(
     },
   },
   {
+    // The preview's browser scripts (window.agent over HTTP, the demo panel): browser globals, no imports.
+    files: ['preview/static/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', rendererRestrictions] },
+  },
+  {
     files: ['**/*.mjs', '**/*.cjs', 'scripts/**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

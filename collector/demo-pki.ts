@@ -35,19 +35,20 @@ export class TestPki {
     return { certPath, keyPath, cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
   }
 
-  /** A self-signed CA (ECDSA P-256). */
-  createCa(name: string): Ca {
+  /** A self-signed CA (ECDSA P-256), valid for `days` (2 by default: throwaway). */
+  createCa(name: string, days = 2): Ca {
     this.openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(this.dir, `${name}.key`), '-out', join(this.dir, `${name}.crt`), '-days', '2',
+      '-keyout', join(this.dir, `${name}.key`), '-out', join(this.dir, `${name}.crt`), '-days', String(days),
       '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     return { name, ...this.files(name) };
   }
 
   /**
    * A leaf certificate signed by `ca`. `kind` sets the extended key usage; `dns`/`ips` the
-   * subjectAltName. `expired` back-dates it so that it is no longer valid.
+   * subjectAltName. `expired` back-dates it so that it is no longer valid; `days` is its
+   * validity otherwise (2 by default).
    */
-  issue(ca: Ca, name: string, opts: { kind: 'server' | 'client'; dns?: string[]; ips?: string[]; expired?: boolean }): CertFiles {
+  issue(ca: Ca, name: string, opts: { kind: 'server' | 'client'; dns?: string[]; ips?: string[]; expired?: boolean; days?: number }): CertFiles {
     const key = join(this.dir, `${name}.key`);
     const csr = join(this.dir, `${name}.csr`);
     const ext = join(this.dir, `${name}.ext`);
@@ -75,7 +76,7 @@ export class TestPki {
       ]);
     } else {
       this.openssl(['x509', '-req', '-in', csr, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-set_serial', String(this.serial++),
-        '-out', join(this.dir, `${name}.crt`), '-extfile', ext, '-days', '2']);
+        '-out', join(this.dir, `${name}.crt`), '-extfile', ext, '-days', String(opts.days ?? 2)]);
     }
     return this.files(name);
   }
