@@ -25,8 +25,7 @@ import { applySecurityBaseline } from './shell/security';
 import { StatusWindow } from './shell/status-window';
 import { AgentTray } from './shell/tray';
 import { startStatusServer, type StatusServer } from './status/status-server';
-
-if (!app.requestSingleInstanceLock()) app.exit(0);
+import { isSuperviseRun, logSupervisorEvents, superviseArgs, Supervisor } from './platform/supervisor';
 
 async function main(): Promise<void> {
   await app.whenReady();
@@ -148,4 +147,35 @@ function fail(err: unknown): void {
   }
 }
 
-main().catch(fail);
+/**
+ * The --supervise process (Windows: the machine-wide Run entry the MSI writes; Linux: the
+ * XDG autostart entry where there is no systemd user session): no window, no tray, no
+ * single-instance lock (its child, the agent, takes that); it runs the agent and starts it
+ * again after a crash. macOS's LaunchAgent and Linux's systemd user unit restart it themselves.
+ */
+function superviseAgent(): void {
+  const paths = defaultPaths();
+  // Its own log file beside the agent's: two processes must not rotate one winston file.
+  const logDir = join(paths.dataDir, 'supervisor');
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const supervisor = new Supervisor({
+    command: process.execPath,
+    args: superviseArgs(process.argv.slice(1)),
+    onEvent: logSupervisorEvents(createAgentLogger({ logDir })),
+  });
+  // The session ending, or IT stopping the supervisor, stops the agent first (SIGTERM: it quits cleanly).
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop());
+  app.on('before-quit', (event) => {
+    event.preventDefault();
+    void supervisor.stop();
+  });
+  void supervisor.ended.then(() => app.exit(0));
+  supervisor.start();
+}
+
+if (isSuperviseRun(process.argv)) {
+  superviseAgent();
+} else {
+  if (!app.requestSingleInstanceLock()) app.exit(0);
+  main().catch(fail);
+}
