@@ -16,10 +16,14 @@ import { unacknowledgedRetention } from './forward/syslog-policy';
 import { loadTlsCredentials } from './forward/tls-credentials';
 import type { Transport } from './forward/transport';
 import type { AgentPolicy } from './policy/schema';
-import { PolicyFile, type PolicySnapshot } from './policy/policy-file';
+import { defaultPolicySources, policyCachePath } from './policy/default-sources';
+import { PolicyCache } from './policy/policy-cache';
+import { PolicyLoader, type PolicySnapshot } from './policy/policy-loader';
+import type { PolicyStatus } from './policy/policy-status';
+import type { PolicySource } from './policy/sources';
 import { systemClock, type Clock } from './platform/clock';
 import type { KeyStore } from './platform/keystore';
-import type { Logger } from './platform/logger';
+import { applyLoggingPolicy, type Logger } from './platform/logger';
 import type { AgentPaths } from './platform/paths';
 import { SessionController, type SessionStatusUpdate } from './session/controller';
 import type { SessionEvent } from './session/events';
@@ -61,6 +65,10 @@ export interface AgentOptions {
   readonly purgeIntervalMs?: number;
   /** The OS whose WebAuthn rules apply (tests); defaults to this one. */
   readonly platform?: NodeJS.Platform;
+  /** Where policy comes from, highest precedence first; defaults to this OS's sources (default-sources.ts). */
+  readonly policySources?: readonly PolicySource[];
+  /** How often policy sources that cannot be watched (registry, managed preferences) are read again. */
+  readonly policyPollMs?: number;
 }
 
 export interface AuthStatus {
@@ -86,7 +94,8 @@ export interface AgentStatus {
   readonly deviceId: string;
   readonly keyId: string;
   readonly startedAt: string;
-  readonly policy: { readonly source: string; readonly hash: string | null; readonly errors: readonly string[] };
+  /** Where the policy in force comes from, its hash, every rejection, and the per-setting effective view. */
+  readonly policy: PolicyStatus;
   readonly session: {
     readonly phase: string;
     readonly owner: string | null;
@@ -136,7 +145,7 @@ export class Agent {
     private readonly opts: AgentOptions,
     readonly store: AuditStore,
     private readonly recorder: SpoolingRecorder,
-    private readonly policyFile: PolicyFile,
+    private readonly policyLoader: PolicyLoader,
   ) {
     this.startedAt = new Date((opts.clock ?? systemClock).wallMs()).toISOString();
   }
@@ -153,14 +162,17 @@ export class Agent {
         else opts.logger.info('audit writes resumed; spooled events written');
       },
     });
-    const policyFile = new PolicyFile({
-      path: opts.paths.policyFile,
+    const policyLoader = new PolicyLoader({
+      sources: opts.policySources ?? defaultPolicySources(opts.paths),
+      cache: new PolicyCache(policyCachePath(opts.paths)),
       recorder,
+      pollMs: opts.policyPollMs,
+      now: () => (opts.clock ?? systemClock).wallMs(),
       onChange: (snap) => agent?.applyPolicy(snap),
-      onRejected: (snap) => agent?.noteError('policy', `policy file rejected; the previous policy stays in force: ${snap.errors.join('; ')}`),
-      onError: (err) => agent?.noteError('audit', err.message),
+      onRejected: (snap) => agent?.noteError('policy', `policy not applied as written: ${snap.errors.join('; ')}`),
+      onError: (err) => agent?.noteError('policy', err.message),
     });
-    agent = new Agent(opts, store, recorder, policyFile);
+    agent = new Agent(opts, store, recorder, policyLoader);
     try {
       await agent.boot();
     } catch (err) {
@@ -177,14 +189,14 @@ export class Agent {
       details: { version: this.opts.version, platform: process.platform, host: hostname(), mode: this.opts.session ? 'session' : 'headless' },
     });
     await this.recorder.record({ action: 'audit.recording_started', details: { reason: 'agent start' } });
-    const snapshot = await this.policyFile.load();
-    this.policyFile.watch();
-    this.disposables.add(this.policyFile);
-    if (snapshot.errors.length > 0) this.noteError('policy', `policy file rejected at start; using ${snapshot.source}: ${snapshot.errors.join('; ')}`);
+    const snapshot = await this.policyLoader.load();
+    this.policyLoader.watch();
+    this.disposables.add(this.policyLoader);
+    if (snapshot.errors.length > 0) this.noteError('policy', `policy not applied as written at start (in force: ${snapshot.source}): ${snapshot.errors.join('; ')}`);
     await this.startAuth();
     if (this.opts.session) {
       const clock = this.opts.clock ?? systemClock;
-      const policy = () => this.policyFile.current.policy;
+      const policy = () => this.policyLoader.current.policy;
       const onError = (area: string, message: string) => this.noteError(area, message);
       const lockScreen = new LockScreen({
         windows: this.opts.session.presenter,
@@ -233,7 +245,7 @@ export class Agent {
     this.purge();
     this.booted = true;
     // A change that landed while booting was ignored above: apply it now.
-    if (this.policyFile.current.hash !== snapshot.hash) this.applyPolicy(this.policyFile.current);
+    if (this.policyLoader.current.policy !== snapshot.policy) this.applyPolicy(this.policyLoader.current);
     logger.info(`agent ${this.opts.version} started: device ${this.store.deviceMeta().device}, policy from ${snapshot.source}, audit buffer ${this.opts.paths.auditDb}`);
   }
 
@@ -265,7 +277,7 @@ export class Agent {
       this.directoryKeyProblem = err.message;
       this.noteError('directory', err.message);
     }
-    const policy = () => this.policyFile.current.policy;
+    const policy = () => this.policyLoader.current.policy;
     this.checker = new CredentialChecker({
       directory: this.directory,
       keys: () => this.keys(),
@@ -349,7 +361,7 @@ export class Agent {
 
   /** The policy in force (the last valid one). */
   policy(): AgentPolicy {
-    return this.policyFile.current.policy;
+    return this.policyLoader.current.policy;
   }
 
   /** Session events from the shell (tray lock, lock page) go through here. */
@@ -375,6 +387,8 @@ export class Agent {
   }
 
   private applyPolicy(snap: PolicySnapshot): void {
+    // Before the boot guard: the first load (during boot) sets the log level and caps too.
+    applyLoggingPolicy(this.opts.logger, snap.policy.logging);
     if (!this.booted || this.stopping) return;
     this.opts.logger.info(`policy in force from ${snap.source} (${snap.hash ?? 'defaults'})`);
     void this.session?.updatePolicy(snap.policy.session);
@@ -433,7 +447,7 @@ export class Agent {
   }
 
   private purge(): void {
-    const days = this.policyFile.current.policy.forwarding.retention.days;
+    const days = this.policyLoader.current.policy.forwarding.retention.days;
     try {
       const n = this.store.purge({ retentionMs: days * 86_400_000 });
       if (n > 0) this.opts.logger.info(`retention: removed ${n} acknowledged events older than ${days} days`);
@@ -444,10 +458,10 @@ export class Agent {
 
   status(): AgentStatus {
     const meta = this.store.deviceMeta();
-    const snap = this.policyFile.current;
+    const { policy: inForce, ...policyStatus } = this.policyLoader.current;
     const durability = this.store.durability();
     const phase = this.session?.state.phase;
-    const policy = snap.policy.auth;
+    const policy = inForce.auth;
     const em = phase ? emergencyOf(phase) : null;
     const clock = this.opts.clock ?? systemClock;
     return {
@@ -455,7 +469,7 @@ export class Agent {
       deviceId: meta.device,
       keyId: meta.keyId,
       startedAt: this.startedAt,
-      policy: { source: snap.source, hash: snap.hash, errors: snap.errors },
+      policy: policyStatus,
       session: phase && this.session ? sessionTimes(this.session.state, clock.monotonicMs()) : null,
       certificates: this.certificates,
       audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
@@ -479,7 +493,7 @@ export class Agent {
   stop(reason = 'agent stop'): Promise<void> {
     this.stopping ??= (async () => {
       // No policy reload may start a new forwarder while stopping.
-      this.policyFile.dispose();
+      this.policyLoader.dispose();
       await this.reconfiguring.catch(() => undefined);
       await this.session?.flush().catch(() => undefined);
       await this.recorder.drain();

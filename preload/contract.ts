@@ -258,12 +258,30 @@ export type EnrolView =
   /** Enrolment ended (finished, timed out or refused): the page goes back to the lock screen. */
   | { readonly screen: 'closed'; readonly message: string | null };
 
-/** What the status window shows: problems first, then one section per area. */
+/** What the status window shows: problems first, then one section per area, then the policy. */
 export interface StatusView {
   readonly generatedAt: string;
   /** Plain sentences, most urgent first; empty when all is well. */
   readonly problems: readonly string[];
   readonly sections: readonly { readonly title: string; readonly rows: readonly (readonly [label: string, value: string])[] }[];
+  readonly policy: PolicyView;
+}
+
+/** The effective policy: settings not at their default, with the source that set them, and every rejection. */
+export interface PolicyView {
+  /** One line: where the policy in force comes from. */
+  readonly summary: string;
+  /** Problems (rejections, unreadable sources) first. */
+  readonly rows: readonly PolicyRowView[];
+}
+
+export interface PolicyRowView {
+  readonly setting: string;
+  readonly value: string;
+  readonly source: string;
+  readonly note: string;
+  /** A rejected value or an unreadable source (the note says so in words, not only by colour). */
+  readonly problem: boolean;
 }
 
 /** Each view carries a sequence number so a page never renders an older one over a newer. */

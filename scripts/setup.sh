@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libxml2-utils (xmllint) checks the ADMX/ADML and profile templates.
 # chromium (+ a font) drives the lock and enrol pages in the browser tests, the screenshots and the auth benchmarks.
 APT_PACKAGES=(build-essential python3 pkg-config libsecret-1-dev gnome-keyring dbus dbus-daemon dbus-bin
   rsyslog rsyslog-gnutls openssl ca-certificates util-linux mount chromium fonts-dejavu-core
-  postgresql)
+  postgresql libxml2-utils)
 if command -v dpkg-query >/dev/null; then
   missing=()
   for p in "${APT_PACKAGES[@]}"; do

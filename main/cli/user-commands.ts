@@ -3,7 +3,6 @@
 // with the agent's keychain (so they need the agent's, i.e. the machine admin's, rights)
 // and every change is audited with the OS account that made it. Badge numbers and PINs
 // are read from the terminal without echo (or from stdin, one per line), never from argv.
-import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openAuditBuffer } from '../audit/open-buffer';
@@ -15,7 +14,9 @@ import { FailureLedger } from '../auth/lockout';
 import { systemClock } from '../platform/clock';
 import type { KeyStore } from '../platform/keystore';
 import type { AgentPaths } from '../platform/paths';
-import { DEFAULT_AGENT_POLICY, parsePolicyText, type AgentPolicy } from '../policy/schema';
+import { defaultPolicySources } from '../policy/default-sources';
+import { readEffectivePolicy } from '../policy/policy-loader';
+import type { AgentPolicy } from '../policy/schema';
 
 export interface UserCommandIo {
   readonly out: (line: string) => void;
@@ -35,18 +36,14 @@ export const USER_USAGE = `  user add --id ID --name "Display Name" [--role ROLE
 
 export class UserCommandError extends Error {}
 
-function policyOf(paths: AgentPaths): AgentPolicy {
-  try {
-    const r = parsePolicyText(readFileSync(paths.policyFile, 'utf8'));
-    return r.ok ? r.policy : DEFAULT_AGENT_POLICY;
-  } catch {
-    return DEFAULT_AGENT_POLICY;
-  }
+/** The policy the agent would run on (every source, merged as the agent merges them). */
+function policyOf(paths: AgentPaths): Promise<AgentPolicy> {
+  return readEffectivePolicy(defaultPolicySources(paths));
 }
 
 export async function runUserCommand(args: readonly string[], io: UserCommandIo, paths: AgentPaths, keyStore: KeyStore): Promise<number> {
   const [sub, ...rest] = args;
-  const policyNow = policyOf(paths);
+  const policyNow = await policyOf(paths);
   if (sub !== 'list' && policyNow.forwarding.https && policyNow.auth.directorySync !== 'off') {
     throw new UserCommandError(
       `this workstation follows the collector's shared directory (${policyNow.forwarding.https.url}): enrol, revoke and unlock there, with collector-admin, so every workstation sees the change`,
@@ -57,7 +54,7 @@ export async function runUserCommand(args: readonly string[], io: UserCommandIo,
     const db = store.sharedConnection();
     const directory = new LocalDirectory(db, systemClock);
     const keys = await loadDirectoryKeys(keyStore, { directoryEmpty: await directory.isEmpty() });
-    const policy = policyOf(paths);
+    const policy = await policyOf(paths);
     const admin = new DirectoryAdmin({
       directory,
       keys: () => keys,

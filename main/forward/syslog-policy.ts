@@ -8,33 +8,72 @@ import { clientKeySourceSchema } from './policy';
 
 const filePath = z.string().min(1, 'a file path is required');
 
-export const syslogPolicySchema = z.strictObject({
-  host: z.string().min(1).max(253),
-  /** 6514 is the IANA port for syslog over TLS (RFC 5425). */
-  port: z.number().int().min(1).max(65535).default(6514),
-  /** The name the receiver's certificate must carry, when it differs from host. */
-  servername: z.string().min(1).max(253).optional(),
-  /** The pinned CA (PEM) that issued the receiver's certificate. */
-  caFile: filePath,
-  clientCertFile: filePath,
-  /** The client key: an OS keychain account holding the PEM, or a file only the agent may read. */
-  clientKey: clientKeySourceSchema,
-  appName: z
-    .string()
-    .regex(/^[\x21-\x7e]{1,48}$/, 'APP-NAME is 1-48 printable ASCII characters without spaces (RFC 5424)')
-    .default('cwa'),
-  /** Whole syslog message (header + XML); DICOM A.6 only promises 32 KB. */
-  maxMessageBytes: z.number().int().min(4096).max(ATNA_MAX_MESSAGE_BYTES).default(ATNA_MAX_MESSAGE_BYTES),
-  /** AuditEnterpriseSiteID for the ATNA XML, e.g. the clinic. */
-  enterpriseSiteId: z.string().min(1).max(128).optional(),
-  /**
-   * Required when syslog is the only transport, since nothing else would ever free a row:
-   * `keep-until-budget` keeps every row (the buffer alarms fire at the budget);
-   * `after-delivery-days` frees a row forward.retention.days after syslog wrote it, though
-   * its delivery was never confirmed. Ignored while an HTTPS upstream is configured.
-   */
-  retentionWhenOnlyTransport: z.enum(['keep-until-budget', 'after-delivery-days']).optional(),
-});
+export const syslogPolicySchema = z
+  .strictObject({
+    host: z.string().min(1).max(253).meta({ title: 'Receiver host', description: 'Host name or address of the syslog receiver (e.g. the SIEM).' }),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(6514)
+      .meta({ title: 'Receiver port', description: "The receiver's TCP port; 6514 is the IANA port for syslog over TLS (RFC 5425)." }),
+    servername: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .meta({ title: 'TLS server name', description: "The name the receiver's certificate must carry, when it differs from host. Not set: host." }),
+    caFile: filePath.meta({
+      title: 'Receiver CA file',
+      description: "Path to the PEM file of the CA that issued the receiver's certificate. Only this CA is trusted, never the system store.",
+    }),
+    clientCertFile: filePath.meta({
+      title: 'Client certificate file',
+      description: "Path to this workstation's client certificate (PEM), which the receiver requires.",
+    }),
+    clientKey: clientKeySourceSchema.meta({
+      title: 'Client key',
+      description:
+        'Where the client certificate\'s private key is: {"source":"keychain","account":"<name>"} (an OS keychain entry holding the PEM) ' +
+        'or {"source":"file","path":"<path>"} (a PEM file only the agent\'s account can read).',
+    }),
+    appName: z
+      .string()
+      .regex(/^[\x21-\x7e]{1,48}$/, 'APP-NAME is 1-48 printable ASCII characters without spaces (RFC 5424)')
+      .default('cwa')
+      .meta({ title: 'APP-NAME', description: 'The APP-NAME field of every message (RFC 5424): 1-48 printable ASCII characters, no spaces.' }),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(4096)
+      .max(ATNA_MAX_MESSAGE_BYTES)
+      .default(ATNA_MAX_MESSAGE_BYTES)
+      .meta({
+        title: 'Largest message (bytes)',
+        description: "Largest syslog message (header and ATNA XML), in bytes; DICOM only promises that receivers take 32 KB. An event's details that do not fit are left out and named.",
+      }),
+    enterpriseSiteId: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .meta({ title: 'Enterprise site id', description: 'AuditEnterpriseSiteID in every ATNA message, e.g. the clinic or campus. Not set: left out.' }),
+    retentionWhenOnlyTransport: z
+      .enum(['keep-until-budget', 'after-delivery-days'])
+      .optional()
+      .meta({
+        title: 'Retention when syslog is the only upstream',
+        description:
+          'Required when syslog is the only upstream (no forwarding.https), since syslog never confirms delivery and nothing else would free the buffer: ' +
+          'keep-until-budget keeps every event (the buffer alarms fire as it fills); after-delivery-days frees an event forwarding.retention.days ' +
+          'after syslog wrote it, though its delivery was never confirmed. Ignored while an HTTPS upstream is set.',
+      }),
+  })
+  .meta({
+    title: 'Syslog',
+    description: 'Audit events as DICOM/ATNA XML over syslog with mutual TLS (RFC 5425), e.g. to a SIEM. Not set: no syslog. Syslog never acknowledges events.',
+  });
 
 export type SyslogPolicy = z.infer<typeof syslogPolicySchema>;
 

@@ -6,6 +6,7 @@ import { authPolicySchema } from '../auth/policy';
 import { forwardPolicySchema } from '../forward/policy';
 import { syslogPolicySchema, syslogRetentionIssue } from '../forward/syslog-policy';
 import { sessionPolicySchema } from '../session/policy';
+import { loggingPolicySchema } from '../platform/logging-policy';
 
 export const agentPolicySchema = z
   .strictObject({
@@ -13,6 +14,7 @@ export const agentPolicySchema = z
     forwarding: forwardPolicySchema.prefault({}),
     syslog: syslogPolicySchema.optional(),
     auth: authPolicySchema.prefault({}),
+    logging: loggingPolicySchema.prefault({}),
   })
   .superRefine((policy, ctx) => {
     const issue = syslogRetentionIssue(policy.syslog, policy.forwarding.https !== undefined);

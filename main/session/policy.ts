@@ -124,19 +124,126 @@ export interface SessionPolicy extends SessionSettings {
 
 const seconds = (min: number) => z.number().min(min, `must be at least ${min} s`);
 
-const sessionPolicyInputSchema = z.strictObject({
-  profile: z.enum(SESSION_PROFILE_NAMES).default('shared-clinical'),
-  allowExtendedTimeouts: z.boolean().default(false),
-  warnAfterSeconds: seconds(0).optional(),
-  lockAfterSeconds: seconds(1).optional(),
-  logoffAfterSeconds: seconds(1).optional(),
-  graceHours: z.number().min(0, 'must be 0 (always ask for the strong factor) or more').optional(),
-  strongFactor: z.enum(STRONG_FACTORS).optional(),
-  emergencyMaxMinutes: z.number().gt(0, 'must be more than 0 minutes').optional(),
-  osLockOnLock: z.boolean().optional(),
-  logoffAction: logoffActionSchema.optional(),
-  tapOut: z.enum(TAP_OUT_BEHAVIOURS).optional(),
-});
+// Descriptions for IT (the ADMX/ADML, .mobileconfig and JSON Schema carry them), computed
+// from the profiles and bounds above so they cannot drift from the values in force.
+const { standard, extended } = SESSION_BOUNDS;
+/** `300 on shared-clinical, 180 on emergency-department, …` */
+const perProfile = (value: (s: SessionSettings) => string | number) =>
+  SESSION_PROFILE_NAMES.map((name) => `${value(SESSION_PROFILES[name])} on ${name}`).join(', ');
+const profileSummary = (name: SessionProfileName) => {
+  const p = SESSION_PROFILES[name];
+  return (
+    `${name}: lock after ${p.lockAfterSeconds / 60} min idle (warning ${p.lockAfterSeconds - p.warnAfterSeconds} s before), ` +
+    `session ends ${p.logoffAfterSeconds / 60} min after locking (${p.logoffAction.kind}), badge alone unlocks for ${p.graceHours} h ` +
+    `after a ${p.strongFactor === 'pin' ? 'PIN' : 'security key'}, own badge tap: ${p.tapOut}${p.osLockOnLock ? ', the OS session locks too' : ''}.`
+  );
+};
+const notSet = (value: (s: SessionSettings) => string | number) => `Not set: the profile's (${perProfile(value)}).`;
+
+const sessionPolicyInputSchema = z
+  .strictObject({
+    profile: z
+      .enum(SESSION_PROFILE_NAMES)
+      .default('shared-clinical')
+      .meta({
+        title: 'Workstation profile',
+        description: `The preset for this kind of workstation. ${SESSION_PROFILE_NAMES.map(profileSummary).join(' ')} Any other session setting overrides just that value of the profile.`,
+      }),
+    allowExtendedTimeouts: z
+      .boolean()
+      .default(false)
+      .meta({
+        title: 'Allow longer timeouts',
+        description:
+          `Raises the limits meant for screens that can show patient data (lock ${standard.lockAfterSeconds} s, end the session ${standard.logoffAfterSeconds} s, ` +
+          `badge-only ${standard.graceHours} h, break-glass ${standard.emergencyMaxMinutes} min) to the hard limits (${extended.lockAfterSeconds} s, ` +
+          `${extended.logoffAfterSeconds} s, ${extended.graceHours} h, ${extended.emergencyMaxMinutes} min). Leave off wherever patient data can be seen; ` +
+          'the audit log records the policy that turned it on.',
+      }),
+    warnAfterSeconds: seconds(0)
+      .optional()
+      .meta({
+        title: 'Warn after (seconds idle)',
+        description:
+          'Seconds without keyboard or mouse input before the nurse sees the lock countdown; must be less than lockAfterSeconds. ' +
+          `Not set: the profile's lead before the lock (${perProfile((p) => `${p.lockAfterSeconds - p.warnAfterSeconds} s`)}).`,
+      }),
+    lockAfterSeconds: seconds(1)
+      .optional()
+      .meta({
+        title: 'Lock after (seconds idle)',
+        description:
+          `Seconds without input after which the screen locks and the nurse taps in again. At most ${standard.lockAfterSeconds} ` +
+          `unless allowExtendedTimeouts. ${notSet((p) => p.lockAfterSeconds)}`,
+      }),
+    logoffAfterSeconds: seconds(1)
+      .optional()
+      .meta({
+        title: 'End the session after (seconds locked)',
+        description:
+          "Seconds a screen stays locked before the owner's session ends (logoffAction); anything unsaved in it is lost. " +
+          `At most ${standard.logoffAfterSeconds} unless allowExtendedTimeouts. ${notSet((p) => p.logoffAfterSeconds)}`,
+      }),
+    graceHours: z
+      .number()
+      .min(0, 'must be 0 (always ask for the strong factor) or more')
+      .optional()
+      .meta({
+        title: 'Badge-only unlock (hours)',
+        description:
+          'Hours after a PIN or security key in which a badge tap alone unlocks; after that the tap also needs strongFactor. 0: every time. ' +
+          `At most ${standard.graceHours} unless allowExtendedTimeouts. ${notSet((p) => p.graceHours)}`,
+      }),
+    strongFactor: z
+      .enum(STRONG_FACTORS)
+      .optional()
+      .meta({
+        title: 'Second factor',
+        description:
+          "What a badge tap needs on top of it outside the badge-only window: pin (the agent's PIN) or fido2 (a security key). " +
+          notSet((p) => p.strongFactor),
+      }),
+    emergencyMaxMinutes: z
+      .number()
+      .gt(0, 'must be more than 0 minutes')
+      .optional()
+      .meta({
+        title: 'Break-glass limit (minutes)',
+        description:
+          `Longest break-glass (emergency access) session; carrying on needs a new reason. At most ${standard.emergencyMaxMinutes} ` +
+          `unless allowExtendedTimeouts. ${notSet((p) => p.emergencyMaxMinutes)}`,
+      }),
+    osLockOnLock: z
+      .boolean()
+      .optional()
+      .meta({
+        title: 'Also lock the OS session',
+        description:
+          "Also locks the operating system's session when the agent locks, for workstations with personal OS accounts. " +
+          notSet((p) => String(p.osLockOnLock)),
+      }),
+    logoffAction: logoffActionSchema.optional().meta({
+      title: 'How a session ends',
+      description:
+        'What ending the owner\'s session does: {"kind":"agent-signout"} (the agent forgets the user, the shared OS session stays), ' +
+        '{"kind":"os-logoff"} (logs off the OS session) or {"kind":"command","argv":["/absolute/path/to/program","argument"]} ' +
+        `(runs that program directly, never through a shell). ${notSet((p) => p.logoffAction.kind)}`,
+    }),
+    tapOut: z
+      .enum(TAP_OUT_BEHAVIOURS)
+      .optional()
+      .meta({
+        title: 'Own badge tap on an unlocked screen',
+        description:
+          "What the session owner's own badge tap does on an unlocked screen: lock, logoff (ends the session at once) or off (nothing). " +
+          notSet((p) => p.tapOut),
+      }),
+  })
+  .meta({
+    title: 'Session',
+    description:
+      'When an idle workstation warns, locks and ends the session, and what unlocking needs. Choose a profile; a setting given here overrides that value of the profile.',
+  });
 
 type SessionPolicyInput = z.infer<typeof sessionPolicyInputSchema>;
 

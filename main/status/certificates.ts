@@ -24,3 +24,29 @@ export function summarise(role: string, pem: string, nowMs = Date.now()): Certif
 export function summariseCredentials(lane: string, creds: TlsCredentials, nowMs = Date.now()): CertificateSummary[] {
   return [summarise(`${lane} client certificate`, creds.cert, nowMs), summarise(`${lane} pinned CA`, creds.ca, nowMs)];
 }
+
+/** What the help desk's bundle says of a certificate: who, who signed it, which one, until when. Never key material. */
+export interface CertificateDetails extends CertificateSummary {
+  readonly issuer: string;
+  /** Lower-case hex pairs joined by colons, as certificate tools print it. */
+  readonly serial: string;
+  readonly validFrom: string;
+  readonly sha256: string;
+}
+
+export function certificateDetails(role: string, pem: string, nowMs = Date.now()): CertificateDetails | { readonly role: string; readonly problem: string } {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (err) {
+    return { role, problem: `not a readable certificate (${(err as Error).message})` };
+  }
+  const serial = cert.serialNumber.toLowerCase();
+  return {
+    ...summarise(role, pem, nowMs),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    serial: (serial.length % 2 === 0 ? serial : `0${serial}`).match(/../g)!.join(':'),
+    validFrom: new Date(cert.validFrom).toISOString(),
+    sha256: cert.fingerprint256,
+  };
+}

@@ -1,6 +1,7 @@
 // The status snapshot as a help-desk tech reads it out over the phone: one fact a line,
 // problems first.
 import type { AgentStatus } from '../agent';
+import { rejectionLine } from '../policy/effective-policy';
 
 export function ago(iso: string | null, nowMs: number): string {
   if (!iso) return '-';
@@ -14,7 +15,14 @@ export function ago(iso: string | null, nowMs: number): string {
 export function problemsOf(s: AgentStatus, nowMs = Date.now()): string[] {
   const problems: string[] = [];
   if (s.audit.spool.failing) problems.push(`audit writes failing since ${s.audit.spool.since}: ${s.audit.spool.queued} events wait in memory (${s.audit.spool.lastError ?? ''})`);
-  if (s.policy.errors.length > 0) problems.push(`policy file rejected (previous policy in force): ${s.policy.errors.join('; ')}`);
+  for (const src of s.policy.sources) {
+    if (src.state !== 'unreadable') continue;
+    const kept = src.keptFrom ? `the policy read from it at ${src.keptFrom} stays in force` : 'nothing was read from it before; the other sources and the defaults apply';
+    problems.push(`policy source unreadable: ${src.label} (${src.location}): ${src.why ?? 'unknown error'}; ${kept}`);
+  }
+  if (s.policy.rejections.length > 0) {
+    problems.push(`policy settings rejected (the next source's value or the default applies instead): ${s.policy.rejections.map(rejectionLine).join('; ')}`);
+  }
   if (s.buffer.alarmPercent !== null) problems.push(`audit buffer at ${s.buffer.percent.toFixed(0)} % of its budget (alarm at ${s.buffer.alarmPercent} %)`);
   const f = s.forwarding;
   if (f?.continuityAlarm) problems.push(`continuity alarm: ${f.continuityAlarm.message}`);
@@ -32,7 +40,8 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   for (const p of problemsOf(s, nowMs)) lines.push(`PROBLEM  ${p}`);
   lines.push(`agent    ${s.version}, running since ${s.startedAt}`);
   lines.push(`device   ${s.deviceId} (key ${s.keyId})`);
-  lines.push(`policy   ${s.policy.source}${s.policy.hash ? ` sha256 ${s.policy.hash.slice(0, 16)}…` : ''}`);
+  const set = s.policy.effective.filter((e) => e.source !== 'default').length;
+  lines.push(`policy   ${s.policy.source}${s.policy.hash ? ` sha256 ${s.policy.hash.slice(0, 16)}…` : ''}; ${set} setting${set === 1 ? '' : 's'} set, ${s.policy.rejections.length} rejected (agentctl policy show)`);
   lines.push(`session  ${s.session ? `${s.session.phase}${s.session.owner ? `, owner ${s.session.owner}` : ''}` : 'not enforced (headless)'}`);
   const a = s.auth;
   const dir = a.directory;

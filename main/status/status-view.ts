@@ -1,7 +1,9 @@
 // The status window's content, from the agent's status: what a help-desk technician reads
 // out over the phone, problems first. The "copy for the help desk" text is formatStatus's.
-import type { StatusView } from '../../preload/contract';
+import type { PolicyRowView, PolicyView, StatusView } from '../../preload/contract';
 import type { AgentStatus } from '../agent';
+import { sourceLabel, valueText } from '../policy/effective-policy';
+import { settingNotes, settingsInOrder } from '../policy/policy-status';
 import { ago, problemsOf } from './format-status';
 
 const CERT_WARN_DAYS = 30;
@@ -78,9 +80,34 @@ export function statusView(s: AgentStatus, nowMs = Date.now()): StatusView {
       ['Device', s.deviceId],
       ['Device key', s.keyId],
       ['Policy', `${s.policy.source}${s.policy.hash ? ` (sha256 ${s.policy.hash.slice(0, 16)}…)` : ''}`],
-      ...s.policy.errors.map((e) => ['Rejected setting', e] as const),
     ],
   });
   if (s.lastErrors.length > 0) sections.push({ title: 'Recent errors', rows: s.lastErrors.slice(-8).reverse().map((e) => [e.at.slice(11, 19), `${e.area}: ${e.message}`] as const) });
-  return { generatedAt: new Date(nowMs).toISOString(), problems, sections };
+  return { generatedAt: new Date(nowMs).toISOString(), problems, sections, policy: policyView(s.policy) };
+}
+
+/** The Policy section: unreadable sources and rejections first, then every setting a source sets. */
+export function policyView(p: AgentStatus['policy']): PolicyView {
+  const rows: PolicyRowView[] = [];
+  for (const src of p.sources) {
+    if (src.state !== 'unreadable') continue;
+    const kept = src.keptFrom ? `its policy as read at ${src.keptFrom} stays in force` : 'the other sources and the defaults apply';
+    rows.push({ setting: '(all its settings)', value: '-', source: src.label, note: `Cannot be read: ${src.why ?? 'unknown error'}; ${kept}.${src.fix ? ` Fix: ${src.fix}.` : ''}`, problem: true });
+  }
+  const inForce = new Map(p.effective.map((e) => [e.key, e]));
+  for (const r of p.rejections) {
+    const now = inForce.get(r.key);
+    const instead = now ? ` In force instead: ${valueText(now.value)} (${sourceLabel(now.source)}).` : '';
+    rows.push({ setting: r.key, value: valueText(r.value), source: sourceLabel(r.source), note: `Rejected: ${r.reason}. Fix: ${r.fix}.${instead}`, problem: true });
+  }
+  for (const e of settingsInOrder(p.effective, false)) {
+    if (e.source === 'default') continue;
+    rows.push({ setting: e.key, value: valueText(e.value), source: sourceLabel(e.source), note: settingNotes({ ...e, rejected: [] }), problem: false });
+  }
+  const set = p.effective.filter((e) => e.source !== 'default').length;
+  const summary =
+    set === 0 && rows.length === 0
+      ? 'Every setting is at its default: no policy source sets anything.'
+      : `From ${p.source}${p.hash ? ` (sha256 ${p.hash.slice(0, 16)}…)` : ''}: ${set} setting${set === 1 ? '' : 's'} set, ${p.rejections.length} rejected. Settings not listed are at their default.`;
+  return { summary, rows };
 }

@@ -1,7 +1,7 @@
 // The status window for the help desk: problems first, then each area of the agent, and a
 // button that puts the same facts on the clipboard for the ticket. Refreshes every two
 // seconds; talks only to window.agent.
-import type { StatusView } from '../../preload/contract';
+import type { PolicyView, StatusView } from '../../preload/contract';
 import { agentApi } from '../shared/agent';
 import { h } from '../shared/dom';
 
@@ -31,6 +31,7 @@ function render(view: StatusView | null, error: string | null): void {
       const table = h('table', { 'aria-labelledby': id }, h('tbody', {}, ...section.rows.map(([label, value]) => h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, value)))));
       parts.push(h('section', { class: 'status-section' }, h('h2', { id }, section.title), table));
     }
+    parts.push(policySection(view.policy));
     parts.push(h('p', { class: 'hint' }, `Updated ${view.generatedAt.slice(11, 19)} UTC, every 2 seconds.`));
   }
   const copy = h('button', { type: 'button', class: 'primary', 'data-action': 'copy' }, 'Copy for the help desk');
@@ -39,6 +40,22 @@ function render(view: StatusView | null, error: string | null): void {
   const focused = document.activeElement?.getAttribute('data-action');
   root.replaceChildren(...parts);
   if (focused) root.querySelector<HTMLElement>(`[data-action="${focused}"]`)?.focus();
+}
+
+/** Settings a policy source sets and every rejection, problems first; columns, so a screen reader names each cell. */
+function policySection(policy: PolicyView): HTMLElement {
+  const heading = h('h2', { id: 's-policy' }, 'Policy');
+  const summary = h('p', {}, policy.summary);
+  if (policy.rows.length === 0) return h('section', { class: 'status-section', 'aria-labelledby': 's-policy' }, heading, summary);
+  const head = h('thead', {}, h('tr', {}, ...['Setting', 'Value', 'Source', 'Notes'].map((c) => h('th', { scope: 'col' }, c))));
+  const body = h(
+    'tbody',
+    {},
+    ...policy.rows.map((r) =>
+      h('tr', { class: r.problem ? 'policy-problem' : null }, h('th', { scope: 'row' }, r.setting), h('td', {}, r.value), h('td', {}, r.source), h('td', {}, r.note)),
+    ),
+  );
+  return h('section', { class: 'status-section policy', 'aria-labelledby': 's-policy' }, heading, summary, h('table', { 'aria-labelledby': 's-policy' }, head, body));
 }
 
 async function copyStatus(): Promise<void> {

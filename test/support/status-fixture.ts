@@ -1,6 +1,7 @@
 // An AgentStatus as a running agent reports it, for tests of what the tray, the status
 // window and agentctl show; each test changes only what it is about.
 import type { AgentStatus } from '../../main/agent';
+import { mergePolicy } from '../../main/policy/effective-policy';
 
 /** The base status, changed by `edit` (which returns the status the test needs). */
 export function statusFixture(edit: (s: AgentStatus) => AgentStatus = (s) => s): AgentStatus {
@@ -9,7 +10,17 @@ export function statusFixture(edit: (s: AgentStatus) => AgentStatus = (s) => s):
     deviceId: 'a'.repeat(32),
     keyId: 'b'.repeat(32),
     startedAt: '2026-11-30T07:00:00.000Z',
-    policy: { source: '/etc/clinical-workstation-agent/policy.json', hash: 'c'.repeat(64), errors: [] },
+    policy: {
+      source: '/etc/clinical-workstation-agent/policy.json',
+      hash: 'c'.repeat(64),
+      errors: [],
+      sources: [
+        { name: 'installer', label: 'installer value', location: '/etc/clinical-workstation-agent/installer-values.json', state: 'absent', hash: null, why: null, fix: null, keptFrom: null },
+        { name: 'machine-file', label: 'policy file', location: '/etc/clinical-workstation-agent/policy.json', state: 'ok', hash: 'c'.repeat(64), why: null, fix: null, keptFrom: null },
+      ],
+      effective: mergePolicy([]).settings,
+      rejections: [],
+    },
     session: { phase: 'unlocked', owner: 'dana.reyes', idleSeconds: 12, lockInSeconds: 288 },
     certificates: [
       { role: 'https client certificate', subject: 'CN=ward-4-bay-1', validTo: '2027-06-30T00:00:00.000Z', daysLeft: 211 },
