@@ -11,7 +11,7 @@ import { startStatusServer } from './status/status-server';
 async function main(): Promise<void> {
   const paths = defaultPaths();
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
-  const logger = createAgentLogger({ logDir: paths.dataDir });
+  const logger = createAgentLogger({ logDir: paths.logDir, console: true });
   const version = readAgentVersion();
   let agent: Agent;
   try {

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   handlePages(join(__dirname, '../pages'), origin);
   const paths = defaultPaths();
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
-  const logger = createAgentLogger({ logDir: paths.dataDir });
+  const logger = createAgentLogger({ logDir: paths.logDir, console: !app.isPackaged });
   const version = readAgentVersion();
   const own = new OwnWindows();
   const presenter = new LockWindows(own, origin, (m) => logger.info(m));

@@ -16,6 +16,10 @@ import { defaultPaths } from '../platform/paths';
 import { readStatus } from '../status/status-server';
 import { formatStatus } from '../status/format-status';
 import type { AgentStatus } from '../agent';
+import { POLICY_USAGE, runPolicyCommand } from './policy-commands';
+import { DIAGNOSTICS_USAGE, runDiagnosticsCommand } from './diagnostics-command';
+import { LOGS_USAGE, runLogsCommand } from './logs-command';
+import { runWhyCommand, WHY_USAGE } from './why-command';
 import { ask } from './prompt';
 import { runUserCommand, USER_USAGE, UserCommandError } from './user-commands';
 
@@ -43,9 +47,13 @@ Commands:
                                    Write an encrypted, self-verifying export of the audit buffer.
   device [--json]                  Print this device's id, key id and public key (for upstream registration).
   status [--json]                  What the running agent reports: session, buffer depth, upstream, policy, errors.
+${POLICY_USAGE}
+${WHY_USAGE}
+${LOGS_USAGE}
+${DIAGNOSTICS_USAGE}
 ${USER_USAGE}
 
-Environment: CWA_AUDIT_DB, CWA_DATA_DIR, CWA_KEYCHAIN_SERVICE override the default locations.
+Environment: CWA_AUDIT_DB, CWA_DATA_DIR, CWA_LOG_DIR, CWA_KEYCHAIN_SERVICE override the default locations.
 Exit status: 0 ok, 1 verification failed, 2 usage or operational error.`;
 
 const seqArg = z.coerce.number().int().nonnegative();
@@ -164,6 +172,14 @@ export async function runAgentctl(argv: readonly string[], io: CliIo): Promise<n
         else io.out(`device ${identity.deviceId}\nkey ${identity.keyId}\n${identity.publicKeyPem.trimEnd()}`);
         return 0;
       }
+      case 'policy':
+        return await runPolicyCommand(rest, io, paths);
+      case 'why':
+        return await runWhyCommand(rest, io, paths, keyStore);
+      case 'logs':
+        return await runLogsCommand(rest, io, paths);
+      case 'diagnostics':
+        return await runDiagnosticsCommand(rest, io, paths, keyStore);
       case 'user':
         return await runUserCommand(rest, { out: io.out, err: io.err, env: io.env, ask: io.ask ?? ask }, paths, keyStore);
       case undefined:

@@ -1,9 +1,17 @@
 // Per-OS locations of the agent's machine-wide files. Users cannot write these folders;
-// IT deploys the policy file there. Env overrides exist for development and tests.
+// IT deploys the policy file there. Env overrides exist for development and tests
+// (CWA_DATA_DIR, CWA_LOG_DIR, CWA_AUDIT_DB, CWA_POLICY_FILE, CWA_STATUS_SOCKET, CWA_KEYCHAIN_SERVICE).
 import { join } from 'node:path';
 
 export interface AgentPaths {
   readonly dataDir: string;
+  /**
+   * The operational log (agent.log and its rotations): the data folder's `logs` subfolder on
+   * every OS. The agent runs in each user's session on a shared machine, but its log, like
+   * its audit buffer, belongs to the workstation: one folder the installer permissions once,
+   * that agentctl and the help desk find without knowing who was signed in.
+   */
+  readonly logDir: string;
   readonly auditDb: string;
   readonly policyFile: string;
   /** Local status socket (named pipe on Windows). */
@@ -44,6 +52,7 @@ export function defaultPaths(platform: NodeJS.Platform = process.platform, env: 
   const sep = platform === 'win32' ? '\\' : '/';
   return {
     dataDir,
+    logDir: env.CWA_LOG_DIR ?? `${dataDir}${sep}logs`,
     auditDb: env.CWA_AUDIT_DB ?? `${dataDir}${sep}audit.db`,
     policyFile: env.CWA_POLICY_FILE ?? policyFile,
     statusSocket: env.CWA_STATUS_SOCKET ?? statusSocket,
