@@ -266,8 +266,11 @@ export async function verifyExport(path: string, opts: VerifyExportOptions = {})
         break;
       }
     }
+    const verifiedBefore = verifier!.verifiedCount;
     const problem = verifier!.push({ seq: rec.seq, hash: rec.hash, sig: rec.sig, prevHash: rec.prevHash, keyId: rec.keyId, body });
     if (problem) break;
+    // A record that skipped ahead waits for the next line's verdict (gap or reordered): never passed on.
+    if (verifier!.verifiedCount === verifiedBefore) continue;
     envelopes.update(envelopeLine(rec.seq, rec.prevHash, rec.hash, rec.keyId));
     if (body !== undefined) opts.onEvent?.(body);
   }

@@ -67,6 +67,12 @@ export class ChainVerifier {
   private contentChecked = 0;
   private problem: VerifyProblem | null = null;
   private expectSeen = false;
+  /**
+   * A record that skipped ahead of the next seq: a gap, unless the record after it is one of
+   * the skipped ones, which makes it events out of order (two swapped events). The verdict
+   * waits for that next record, or for settle()/finish().
+   */
+  private skippedAhead: { readonly seq: number; readonly gap: VerifyProblem } | null = null;
 
   constructor(private readonly opts: ChainVerifierOptions) {
     this.lastSeq = opts.start?.seq ?? null;
@@ -76,7 +82,21 @@ export class ChainVerifier {
   /** Checks the next record; returns (and keeps) the first problem. After a problem, later records are ignored. */
   push(rec: VerifiableRecord): VerifyProblem | null {
     if (this.problem) return this.problem;
+    if (this.skippedAhead) {
+      const early = this.skippedAhead;
+      this.skippedAhead = null;
+      const expected = (this.lastSeq ?? 0) + 1;
+      this.problem =
+        Number.isSafeInteger(rec.seq) && rec.seq >= expected && rec.seq < early.seq
+          ? { seq: early.seq, reason: 'reordered', message: `seq ${early.seq} comes before seq ${rec.seq}: the events are out of order after seq ${expected - 1}` }
+          : early.gap;
+      return this.problem;
+    }
     const p = this.check(rec);
+    if (p?.reason === 'gap') {
+      this.skippedAhead = { seq: rec.seq, gap: p };
+      return null;
+    }
     if (p) {
       this.problem = p;
       return p;
@@ -88,8 +108,21 @@ export class ChainVerifier {
     return null;
   }
 
+  /** The verdict so far, with a record that skipped ahead and has no successor taken as a gap. */
+  settle(): VerifyProblem | null {
+    if (!this.problem && this.skippedAhead) this.problem = this.skippedAhead.gap;
+    this.skippedAhead = null;
+    return this.problem;
+  }
+
+  /** How many records verified (before the first problem). */
+  get verifiedCount(): number {
+    return this.verified;
+  }
+
   /** Ends the walk: reports a truncated tail against `expectLast` (or the export trailer). */
   finish(expectLast: ChainPosition | undefined = this.opts.expectLast): VerifyResult {
+    this.settle();
     if (!this.problem && expectLast && !this.expectSeen) {
       const endSeq = this.lastSeq ?? 0;
       if (endSeq < expectLast.seq) {
@@ -218,15 +251,10 @@ export async function verifyBatch(
   pool?: SignaturePool,
 ): Promise<{ readonly verified: number; readonly problem: VerifyProblem | null }> {
   const structural = new ChainVerifier({ ...opts, skipSignatures: true });
-  let firstStructural: VerifyProblem | null = null;
-  let checkedUpTo = records.length;
-  for (let i = 0; i < records.length; i++) {
-    firstStructural = structural.push(records[i]!);
-    if (firstStructural) {
-      checkedUpTo = i;
-      break;
-    }
-  }
+  for (const rec of records) if (structural.push(rec)) break;
+  const firstStructural = structural.settle();
+  // Records verify in order until the first problem, so those before it are a prefix.
+  const checkedUpTo = structural.verifiedCount;
   // Signatures of the records before the structural problem, and of that record itself
   // only if its structure was fine (it was not): so only [0, checkedUpTo).
   const toCheck = records.slice(0, checkedUpTo);

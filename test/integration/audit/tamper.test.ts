@@ -186,7 +186,7 @@ test('export: edited, deleted, duplicated, reordered and cut-off lines are each 
 
     assert.deepEqual(await problemOf(file, lines.filter((_, j) => j !== 10)), { seq: 11, reason: 'gap' });
     assert.deepEqual(await problemOf(file, [...lines.slice(0, 11), lines[10]!, ...lines.slice(11)]), { seq: 10, reason: 'duplicate' });
-    assert.deepEqual(await problemOf(file, [...lines.slice(0, 12), lines[13]!, lines[12]!, ...lines.slice(14)]), { seq: 13, reason: 'gap' });
+    assert.deepEqual(await problemOf(file, [...lines.slice(0, 12), lines[13]!, lines[12]!, ...lines.slice(14)]), { seq: 13, reason: 'reordered' });
     assert.deepEqual(await problemOf(file, lines.slice(0, 20)), { seq: 20, reason: 'truncated-tail' });
     assert.deepEqual(await problemOf(file, [...lines.slice(0, 20), lines[lines.length - 1]!]), { seq: 20, reason: 'truncated-tail' });
   } finally {

@@ -13,12 +13,9 @@ const opts = { publicKey: chain.publicKey, keyId: chain.keyId, device: 'ws-batch
 
 function sequential(batch: readonly VerifiableRecord[]) {
   const v = new ChainVerifier(opts);
-  let verified = 0;
-  for (const r of batch) {
-    if (v.push(r)) break;
-    verified++;
-  }
-  return { verified, problem: v.finish().problem };
+  for (const r of batch) if (v.push(r)) break;
+  const { verified, problem } = v.finish();
+  return { verified, problem };
 }
 
 type Tamper = { at: number; how: 'sig' | 'body' | 'hash' | 'drop' | 'swap' | 'dup' };
