@@ -192,7 +192,7 @@ export class Agent {
     const snapshot = await this.policyLoader.load();
     this.policyLoader.watch();
     this.disposables.add(this.policyLoader);
-    if (snapshot.errors.length > 0) this.noteError('policy', `policy not applied as written at start (in force: ${snapshot.source}): ${snapshot.errors.join('; ')}`);
+    // Rejections at start were reported through onRejected already.
     await this.startAuth();
     if (this.opts.session) {
       const clock = this.opts.clock ?? systemClock;

@@ -214,7 +214,7 @@ export function describeHistoryEntry(e: SessionHistoryEntry, policy?: Pick<Sessi
     case 'policy.loaded':
       return `A new policy took effect${typeof f.policyHash === 'string' ? ` (sha256 ${f.policyHash}…)` : ''}${typeof f.sessionProfile === 'string' ? `, profile ${f.sessionProfile}` : ''}.`;
     case 'policy.rejected':
-      return `A policy file was rejected and the previous policy stayed in force${n('problems') === null ? '' : ` (${n('problems')} problems; agentctl status lists them)`}.`;
+      return `Policy was not applied as written${n('problems') === null ? '' : `: ${n('problems')} problem${n('problems') === 1 ? '' : 's'}`} (rejected settings fall back to the next source or the default; an unreadable source keeps its last good reading). agentctl policy show lists them.`;
     default:
       return `${e.action}${e.user ? ` (${e.user})` : ''}.`;
   }

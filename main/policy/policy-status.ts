@@ -37,7 +37,7 @@ export interface PolicyStatus {
 }
 
 const settingSourceSchema = z.union([sourceNameSchema, z.literal('default')]);
-const rejectionSchema = z.object({ key: z.string(), source: sourceNameSchema, where: z.string(), value: z.unknown(), reason: z.string(), fix: z.string() });
+const rejectionSchema = z.object({ key: z.string(), source: sourceNameSchema, where: z.string(), value: z.unknown().optional(), reason: z.string(), fix: z.string() });
 
 /** The policy part of a status snapshot, as read back from the status socket. */
 export const policyStatusSchema = z.object({
@@ -59,9 +59,9 @@ export const policyStatusSchema = z.object({
   effective: z.array(
     z.object({
       key: z.string(),
-      value: z.unknown(),
+      value: z.unknown().optional(),
       source: settingSourceSchema,
-      overrode: z.array(z.object({ source: sourceNameSchema, value: z.unknown() })),
+      overrode: z.array(z.object({ source: sourceNameSchema, value: z.unknown().optional() })),
       rejected: z.array(rejectionSchema),
     }),
   ),
