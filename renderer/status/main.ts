@@ -52,7 +52,7 @@ function policySection(policy: PolicyView): HTMLElement {
     'tbody',
     {},
     ...policy.rows.map((r) =>
-      h('tr', { class: r.problem ? 'policy-problem' : null }, h('th', { scope: 'row' }, r.setting), h('td', {}, r.value), h('td', {}, r.source), h('td', {}, r.note)),
+      h('tr', { class: r.problem ? 'policy-problem' : null }, h('th', { scope: 'row' }, ...r.setting.split('.').flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), `.${part}`]))), h('td', {}, r.value), h('td', {}, r.source), h('td', {}, r.note)),
     ),
   );
   return h('section', { class: 'status-section policy', 'aria-labelledby': 's-policy' }, heading, summary, h('table', { 'aria-labelledby': 's-policy' }, head, body));

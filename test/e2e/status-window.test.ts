@@ -29,12 +29,15 @@ describe('status window', { skip: skip ?? false }, () => {
     writeFileSync(h.paths.policyFile, '{"session": {"lockAfterSeconds": "soon"}}');
     await d.waitFor('status-problems');
     const problems = await d.page.locator('.problems li').allInnerTexts();
-    assert.match(problems[0] ?? '', /^Policy file rejected \(previous policy in force\): session\.lockAfterSeconds/);
+    assert.match(problems[0] ?? '', /^Policy settings rejected \(the next source's value or the default applies instead\): session\.lockAfterSeconds: /);
+    // The effective-policy table names the rejected value, its source, the fix and what is in force instead.
+    const row = await d.page.locator('.policy-problem').first().innerText();
+    assert.match(row, /session\s*\.lockAfterSeconds\s+soon\s+policy file\s+Rejected: .*Fix: use a number of at least 1\. In force instead: 300 \(default\)\./s);
 
     await d.click('copy');
     await d.waitForText(/Copied\. Paste it into the help-desk ticket\./);
     assert.equal(h.clipboard.length, 1);
-    assert.match(h.clipboard[0]!, /^PROBLEM {2}policy file rejected/);
+    assert.match(h.clipboard[0]!, /^PROBLEM {2}policy settings rejected/);
     assert.match(h.clipboard[0]!, new RegExp(`device {3}${h.agent.status().deviceId}`));
     assert.ok(!h.clipboard[0]!.includes(DANA.badge) && !h.clipboard[0]!.includes(DANA.pin));
   });

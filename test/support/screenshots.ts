@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     // The idle warning is a small window of its own size.
     for (const size of screen === 'warning-window' ? [WARNING_SIZE] : SIZES) {
       await page.setViewportSize(size);
-      await page.screenshot({ path: `${out}/${screen}-${size.width}x${size.height}.png` });
+      // The status window scrolls: its screenshot is the whole page, the effective policy included.
+      await page.screenshot({ path: `${out}/${screen}-${size.width}x${size.height}.png`, fullPage: screen.startsWith('status') });
       files++;
     }
   });
