@@ -21,7 +21,11 @@ const DIGIT_RUN = /\b\d{8,}\b(?!\s*(?:bytes|ms)\b)/g;
 /** A card number read as upper-case hex (letters and digits, as readers send it); ids and hashes here are lower-case. */
 const UPPER_HEX_RUN = /\b(?=[0-9A-F]*\d)(?=[0-9A-F]*[A-F])[0-9A-F]{8,64}\b/g;
 const PIN_ASSIGNMENT = /\b(pin)(\s*[=:]\s*)\d{3,16}\b/gi;
-const SECRET_ASSIGNMENT = /\b(password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;)}\]]+)/gi;
+/** `token=…`, and compound names too: `access_token=…`, `client_secret: …`, `X-Api-Key: …`. */
+const SECRET_ASSIGNMENT = /\b((?:[a-z0-9]+[_-]){0,3}(?:password|passwd|passphrase|secret|token|api[_-]?key|private[_-]?key))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;)}\]]+)/gi;
+const BEARER = /\b(bearer)(\s+)[^\s,;)}\]]+/gi;
+/** A UUID (event ids; Windows writes GUIDs upper-case) is an id, never a card number, whatever its digit groups look like. */
+const UUID = /(\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)/;
 
 /** Masks secret-looking parts of free text; everything else is kept as it was. */
 export function redactText(text: string): string {
@@ -31,10 +35,11 @@ export function redactText(text: string): string {
     .replace(JSON_SNIPPET, ' (text withheld) is not valid JSON')
     .replace(PIN_ASSIGNMENT, `$1$2${REDACTED}`)
     .replace(SECRET_ASSIGNMENT, `$1$2${REDACTED}`)
+    .replace(BEARER, `$1$2${REDACTED}`)
     .replace(BASE64_RUN, (run) => (/[A-Z]/.test(run) && /[a-z]/.test(run) && /\d/.test(run) ? REDACTED : run))
-    .replace(LONG_HEX, REDACTED)
-    .replace(UPPER_HEX_RUN, REDACTED)
-    .replace(DIGIT_RUN, REDACTED);
+    .split(UUID)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(LONG_HEX, REDACTED).replace(UPPER_HEX_RUN, REDACTED).replace(DIGIT_RUN, REDACTED)))
+    .join('');
 }
 
 const SECRET_WORDS = new Set(['pin', 'pins', 'password', 'passwd', 'passphrase', 'secret', 'secrets', 'token', 'tokens', 'badge', 'card', 'pem', 'cookie', 'authorization']);
@@ -66,9 +71,11 @@ export function isSensitiveKey(key: string): boolean {
 /**
  * A deep copy with every string passed through redactText and every scalar under a
  * sensitive key masked. Objects under a sensitive key are walked, not dropped, so a
- * policy's `clientKey: { source: 'file', path }` keeps its path.
+ * policy's `clientKey: { source: 'file', path }` keeps its path. An entry that names its
+ * setting in a sibling field — the policy view's `{ key: 'collectorPassword', value,
+ * overrode: [{ value }] }` — has every `value` beneath it judged by that setting's name.
  */
-export function redactValue(value: unknown, key = '', seen: WeakSet<object> = new WeakSet(), depth = 0): unknown {
+export function redactValue(value: unknown, key = '', seen: WeakSet<object> = new WeakSet(), depth = 0, setting?: string): unknown {
   if (value === null || value === undefined || typeof value === 'boolean') return value;
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
     if (key !== '' && isSensitiveKey(key)) return REDACTED;
@@ -78,8 +85,10 @@ export function redactValue(value: unknown, key = '', seen: WeakSet<object> = ne
   if (seen.has(value) || depth > 16) return '[omitted]';
   seen.add(value);
   if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
-  if (Array.isArray(value)) return value.map((v) => redactValue(v, key, seen, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, key, seen, depth + 1, setting));
+  const named = (value as { key?: unknown }).key;
+  const inner = typeof named === 'string' ? named.split('.').at(-1) : setting;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, k, seen, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, k === 'value' && inner ? inner : k, seen, depth + 1, inner);
   return out;
 }
