@@ -200,6 +200,8 @@ export const authPolicySchema = z
   .superRefine((p, ctx) => {
     if (p.pin.minLength > p.pin.maxLength) ctx.addIssue({ code: 'custom', path: ['pin', 'minLength'], message: `must not exceed pin.maxLength (${p.pin.maxLength})` });
     if (p.badge.minLength > p.badge.maxLength) ctx.addIssue({ code: 'custom', path: ['badge', 'minLength'], message: `must not exceed badge.maxLength (${p.badge.maxLength})` });
+    // A malformed origin has its own issue already; parsing it here would throw out of the schema.
+    if (!URL.canParse(p.origin)) return;
     const host = new URL(p.origin).hostname;
     const rpId = p.rpId ?? host;
     if (host !== rpId && !host.endsWith(`.${rpId}`)) {

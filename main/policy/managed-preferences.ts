@@ -81,7 +81,15 @@ export function documentFromPlist(root: unknown, where: string): { document: Rec
       // Left as text: the schema rejects it with the setting's path.
     }
   }
-  return { document, rejected };
+  // A bad item inside a setting (a <data> in a list) is that setting's rejection, so the
+  // effective-policy view shows it on the setting's row.
+  return { document, rejected: rejected.map((r) => withSettingKey(r)) };
+}
+
+function withSettingKey(r: ReadRejection): ReadRejection {
+  const path = r.key.split('.');
+  const setting = policySettings().find((s) => s.path.length < path.length && s.path.every((p, i) => path[i] === p));
+  return setting ? { ...r, key: setting.key, reason: `${path.slice(setting.path.length).join('.')}: ${r.reason}` } : r;
 }
 
 /**
