@@ -9,6 +9,7 @@ import { SpoolingRecorder, type SpoolStatus } from './audit/spooling-recorder';
 import type { AuditStore, AuditStoreStats } from './audit/store';
 import { DisposableStore, toDisposable, type Disposable } from './disposable';
 import { BufferMonitor, type BufferStatus } from './forward/buffer-monitor';
+import { FhirTransport } from './forward/fhir-transport';
 import { Forwarder, type ForwarderStatus } from './forward/forwarder';
 import { HttpsTransport } from './forward/https-transport';
 import { SyslogTlsTransport } from './forward/syslog-tls-transport';
@@ -414,6 +415,12 @@ export class Agent {
       this.certificates.push(...summariseCredentials('syslog', creds));
       transports.push(SyslogTlsTransport.fromPolicy(syslog, creds, { hostname: hostname(), processId: process.pid }));
     }
+    const fhir = policy.fhir;
+    if (fhir) {
+      const creds = await loadTlsCredentials(fhir, this.opts.keyStore);
+      this.certificates.push(...summariseCredentials('fhir', creds));
+      transports.push(FhirTransport.fromPolicy(fhir, creds, { hostname: hostname(), processId: process.pid }));
+    }
     return transports;
   }
 
@@ -441,7 +448,7 @@ export class Agent {
       transports,
       policy: policy.forwarding,
       clock: this.opts.clock,
-      unacknowledgedRetention: policy.syslog && !policy.forwarding.https ? unacknowledgedRetention(policy.syslog) : 'keep',
+      unacknowledgedRetention: policy.syslog && !policy.forwarding.https && !policy.fhir ? unacknowledgedRetention(policy.syslog) : 'keep',
     });
     this.forwarder.start();
   }

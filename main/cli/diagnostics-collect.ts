@@ -124,6 +124,7 @@ function certificates(policy: AgentPolicy, nowMs: number): Json[] {
   const lanes = [
     ['https', policy.forwarding.https],
     ['syslog', policy.syslog],
+    ['fhir', policy.fhir],
   ] as const;
   for (const [lane, p] of lanes) {
     if (!p) continue;
@@ -205,7 +206,7 @@ async function keychainFacts(keyStore: KeyStore, policy: AgentPolicy | null): Pr
   const org = await keyStore.get(DIRECTORY_KEY_ACCOUNT);
   const raw = org === null ? null : Buffer.from(org, 'base64');
   facts.organisationDirectoryKey = raw === null ? { present: false } : raw.length === 32 ? { present: true, keyId: orgKeyFingerprint(raw) } : { present: true, problem: 'not 32 bytes of base64' };
-  for (const [lane, p] of [['https', policy?.forwarding.https], ['syslog', policy?.syslog]] as const) {
+  for (const [lane, p] of [['https', policy?.forwarding.https], ['syslog', policy?.syslog], ['fhir', policy?.fhir]] as const) {
     if (p?.clientKey.source === 'keychain') facts[`${lane}ClientKey`] = { account: p.clientKey.account, present: await present(p.clientKey.account) };
   }
   return facts;

@@ -2,6 +2,9 @@
 // order, in bounded batches, and moves its position only on what the upstream says. At
 // least once, never out of order, never a silent skip; backoff with full jitter between
 // failures, cut short by nudge() (network change, resume) and by urgent events.
+// With several acknowledging upstreams (HTTPS and FHIR) each keeps its own position (a
+// store cursor) and the store's acknowledgement, which retention frees rows by, is the
+// lowest of them: no row leaves before every acknowledging upstream holds it.
 import { catalogEntry } from '../audit/catalog';
 import { GENESIS_HASH, type AuditEvent, type SealedEvent } from '../audit/event';
 import type { AuditStore } from '../audit/store';
@@ -42,7 +45,9 @@ export interface LaneError {
 
 export interface ContinuityAlarm {
   readonly lane: string;
-  readonly reason: 'purged' | 'diverged' | 'upstream-ahead';
+  /** 'refused': the upstream refuses one event (upstreamSeq) for good; the lane retries it and sends nothing after it. */
+  readonly reason: 'purged' | 'diverged' | 'upstream-ahead' | 'refused';
+  /** The seq the upstream named (for 'refused': the refused event). */
   readonly upstreamSeq: number;
   readonly message: string;
   readonly at: string;
@@ -63,12 +68,12 @@ export interface LaneStatus {
 }
 
 export interface ForwarderStatus {
-  /** Events after the governing lane's position: not yet acknowledged upstream. */
+  /** Events after the governing lane's position: not yet acknowledged by every acknowledging upstream. */
   readonly queueDepth: number;
   readonly oldestUnackedAgeMs: number | null;
   /** False when no configured upstream acknowledges (syslog alone): delivery is unconfirmed. */
   readonly deliveryConfirmed: boolean;
-  /** The governing lane's (the acknowledging one, if any) last ack, last error and backoff. */
+  /** The governing lane's (the least advanced acknowledging one, if any) last ack, last error and backoff. */
   readonly lastAck: LaneStatus['lastAck'];
   readonly lastError: LaneError | null;
   readonly backoffMs: number;
@@ -109,6 +114,8 @@ class Lane {
 
 export class Forwarder {
   private readonly lanes: Lane[];
+  /** The lanes whose upstream acknowledges, in transport order. */
+  private readonly acking: Lane[];
   private readonly store: ForwardStore;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -134,6 +141,7 @@ export class Forwarder {
     this.policy = opts.policy;
     this.unacknowledgedRetention = opts.unacknowledgedRetention ?? 'keep';
     this.lanes = opts.transports.map((t) => new Lane(t));
+    this.acking = this.lanes.filter((l) => l.transport.acknowledges);
   }
 
   start(): void {
@@ -219,9 +227,32 @@ export class Forwarder {
     };
   }
 
-  /** The acknowledging lane decides retention and what "unacknowledged" means. */
+  /** The least advanced acknowledging lane decides retention and what "unacknowledged" means. */
   private governingLane(): Lane {
-    return this.lanes.find((l) => l.transport.acknowledges) ?? this.lanes[0]!;
+    if (this.acking.length === 0) return this.lanes[0]!;
+    return this.acking.reduce((a, b) => (this.position(b) < this.position(a) ? b : a));
+  }
+
+  /**
+   * Through which seq this acknowledging lane's upstream holds the events. With one such
+   * lane it is the store's acknowledgement itself (no cursor); with several, the lane's own
+   * cursor, never below the store's acknowledgement (which is the lowest of them all).
+   */
+  private ackedBy(lane: Lane): number {
+    const all = this.store.acknowledgedThrough();
+    if (this.acking.length === 1) return all;
+    return Math.max(this.store.cursor(lane.name), all);
+  }
+
+  /** Records that `lane`'s upstream holds everything through `through`; the store's acknowledgement moves to the lowest lane. */
+  private recordAck(lane: Lane, through: number): void {
+    if (this.acking.length === 1) {
+      if (through > this.store.acknowledgedThrough()) this.store.acknowledge(through, lane.name);
+      return;
+    }
+    if (through > this.store.cursor(lane.name)) this.store.setCursor(lane.name, through);
+    const lowest = Math.min(...this.acking.map((l) => this.ackedBy(l)));
+    if (lowest > this.store.acknowledgedThrough()) this.store.acknowledge(lowest, lane.name);
   }
 
   /** With syslog alone and the 'after-delivery' rule, a written row counts as acknowledged. */
@@ -230,7 +261,7 @@ export class Forwarder {
   }
 
   private position(lane: Lane): number {
-    if (lane.transport.acknowledges) return lane.resendFrom ?? this.store.acknowledgedThrough();
+    if (lane.transport.acknowledges) return lane.resendFrom ?? this.ackedBy(lane);
     return this.store.cursor(lane.name);
   }
 
@@ -374,8 +405,8 @@ export class Forwarder {
 
   private advance(lane: Lane, through: number): void {
     if (lane.transport.acknowledges) {
-      if (through > this.store.acknowledgedThrough()) this.store.acknowledge(through, lane.name);
-      if (lane.resendFrom !== null) lane.resendFrom = through >= this.store.acknowledgedThrough() ? null : through;
+      if (through > this.ackedBy(lane)) this.recordAck(lane, through);
+      if (lane.resendFrom !== null) lane.resendFrom = through >= this.ackedBy(lane) ? null : through;
     } else {
       this.store.setCursor(lane.name, through);
       if (this.deliveryFreesRows(lane) && through > this.store.acknowledgedThrough()) this.store.acknowledge(through, lane.name);
@@ -420,10 +451,10 @@ export class Forwarder {
     }
     lane.lastResyncSeq = lastSeq;
     if (lane.transport.acknowledges) {
-      const acked = this.store.acknowledgedThrough();
+      const acked = this.ackedBy(lane);
       if (lastSeq >= acked) {
         // The upstream confirmed it holds these (same hash): an ack lost on the way.
-        if (lastSeq > acked) this.store.acknowledge(lastSeq, lane.name);
+        if (lastSeq > acked) this.recordAck(lane, lastSeq);
         lane.resendFrom = null;
       } else {
         lane.resendFrom = lastSeq;
@@ -455,6 +486,11 @@ export class Forwarder {
 
   private async failed(lane: Lane, err: TransportError): Promise<void> {
     lane.lastError = { kind: err.kind, message: err.message, ...(err.options.status === undefined ? {} : { status: err.options.status }), at: this.now() };
+    const refused = err.options.refusedSeq;
+    if (refused !== undefined) {
+      // Never skipped: the event stays next in line, retried with backoff, alarmed and in status until the upstream takes it.
+      this.raiseContinuityAlarm(lane, 'refused', refused, `the upstream ${lane.name} refuses event seq ${refused}, so nothing after it reaches that upstream; it is retried with backoff until accepted (${err.message})`);
+    }
     if (err.kind === 'tls' && !lane.tlsAlarmRecorded) {
       lane.tlsAlarmRecorded = true;
       const code = (err.options.cause as { code?: unknown } | undefined)?.code;

@@ -65,9 +65,9 @@ export const syslogPolicySchema = z
       .meta({
         title: 'Retention when syslog is the only upstream',
         description:
-          'Required when syslog is the only upstream (no forwarding.https), since syslog never confirms delivery and nothing else would free the buffer: ' +
+          'Required when syslog is the only upstream (no forwarding.https, no fhir), since syslog never confirms delivery and nothing else would free the buffer: ' +
           'keep-until-budget keeps every event (the buffer alarms fire as it fills); after-delivery-days frees an event forwarding.retention.days ' +
-          'after syslog wrote it, though its delivery was never confirmed. Ignored while an HTTPS upstream is set.',
+          'after syslog wrote it, though its delivery was never confirmed. Ignored while an acknowledging upstream (HTTPS or FHIR) is set.',
       }),
   })
   .meta({
@@ -79,18 +79,19 @@ export type SyslogPolicy = z.infer<typeof syslogPolicySchema>;
 
 /**
  * The cross-field rule for the top-level policy: returns the issue to report (with the
- * path of the field) when syslog is configured without HTTPS and without a retention rule.
+ * path of the field) when syslog is configured without an acknowledging upstream (HTTPS
+ * or FHIR) and without a retention rule.
  */
 export function syslogRetentionIssue(
   syslog: SyslogPolicy | undefined,
-  httpsConfigured: boolean,
+  acknowledgingUpstreamConfigured: boolean,
 ): { readonly path: readonly (string | number)[]; readonly message: string } | null {
-  if (syslog === undefined || httpsConfigured || syslog.retentionWhenOnlyTransport !== undefined) return null;
+  if (syslog === undefined || acknowledgingUpstreamConfigured || syslog.retentionWhenOnlyTransport !== undefined) return null;
   return {
     path: ['retentionWhenOnlyTransport'],
     message:
       'syslog is the only upstream and it never acknowledges events, so nothing would ever free the buffer: ' +
-      "set syslog.retentionWhenOnlyTransport to 'keep-until-budget' or 'after-delivery-days' (which uses forward.retention.days), or configure the HTTPS upstream.",
+      "set syslog.retentionWhenOnlyTransport to 'keep-until-budget' or 'after-delivery-days' (which uses forward.retention.days), or configure the HTTPS or FHIR upstream.",
   };
 }
 

@@ -1,5 +1,5 @@
-// The Transport port: one upstream the forwarder sends sealed events to. HTTPS answers
-// with an explicit acknowledgement; syslog over TLS only confirms the bytes were written.
+// The Transport port: one upstream the forwarder sends sealed events to. HTTPS and FHIR
+// answer with an explicit acknowledgement; syslog over TLS only confirms the bytes were written.
 import type { SealedEvent } from '../audit/event';
 
 /** How a failure is shown in status and chosen for retry. */
@@ -18,7 +18,16 @@ export class TransportError extends Error {
   constructor(
     readonly kind: TransportErrorKind,
     message: string,
-    readonly options: { readonly retryable: boolean; readonly status?: number; readonly cause?: unknown } = { retryable: true },
+    readonly options: {
+      readonly retryable: boolean;
+      readonly status?: number;
+      readonly cause?: unknown;
+      /**
+       * The upstream refused this one event (e.g. a FHIR server rejecting one entry): the
+       * lane cannot pass it, so the forwarder raises a continuity alarm and keeps retrying.
+       */
+      readonly refusedSeq?: number;
+    } = { retryable: true },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TransportError';
@@ -34,9 +43,9 @@ export type SendOutcome =
   | { readonly kind: 'resync'; readonly lastSeq: number; readonly lastHash: string | null };
 
 export interface Transport {
-  /** Stable lane name, also the cursor name in the store: 'https', 'syslog'. */
+  /** Stable lane name, also the cursor name in the store: 'https', 'syslog', 'fhir'. */
   readonly name: string;
-  /** True when the upstream acknowledges; only such transports free rows for retention. */
+  /** True when the upstream acknowledges; only such transports free rows for retention (all of them must have a row). */
   readonly acknowledges: boolean;
   send(batch: readonly SealedEvent[], signal: AbortSignal): Promise<SendOutcome>;
   close(): Promise<void>;

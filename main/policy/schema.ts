@@ -3,6 +3,7 @@
 // misspelt setting is reported instead of silently ignored.
 import { z } from 'zod';
 import { authPolicySchema } from '../auth/policy';
+import { fhirPolicySchema } from '../forward/fhir-policy';
 import { forwardPolicySchema } from '../forward/policy';
 import { syslogPolicySchema, syslogRetentionIssue } from '../forward/syslog-policy';
 import { sessionPolicySchema } from '../session/policy';
@@ -13,11 +14,12 @@ export const agentPolicySchema = z
     session: sessionPolicySchema.prefault({}),
     forwarding: forwardPolicySchema.prefault({}),
     syslog: syslogPolicySchema.optional(),
+    fhir: fhirPolicySchema.optional(),
     auth: authPolicySchema.prefault({}),
     logging: loggingPolicySchema.prefault({}),
   })
   .superRefine((policy, ctx) => {
-    const issue = syslogRetentionIssue(policy.syslog, policy.forwarding.https !== undefined);
+    const issue = syslogRetentionIssue(policy.syslog, policy.forwarding.https !== undefined || policy.fhir !== undefined);
     if (issue) ctx.addIssue({ code: 'custom', path: ['syslog', ...issue.path], message: issue.message });
   });
 

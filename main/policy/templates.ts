@@ -411,7 +411,7 @@ export async function mobileconfigText(settings: readonly PolicySetting[], root:
     PayloadContent: [payload],
     PayloadDescription:
       `Machine policy for the ${PRODUCT} (preference domain ${MAC_PREFERENCE_DOMAIN}). Every setting in this profile overrides the policy file ` +
-      `and the default: remove the ones you do not manage, remove the syslog and forwarding.https sections unless you use them, and replace every ` +
+      `and the default: remove the ones you do not manage, remove the syslog, fhir and forwarding.https sections unless you use them, and replace every ` +
       `value starting with ${PLACEHOLDER_PREFIX}. Each setting is explained in policy.reference.jsonc and policy.schema.json. ${GENERATED}`,
     PayloadDisplayName: `${PRODUCT} policy`,
     PayloadIdentifier: PROFILE_IDENTIFIER,
@@ -456,7 +456,7 @@ export function policyReferenceText(settings: readonly PolicySetting[], root: Js
         `rejects the ${PLACEHOLDER_PREFIX} placeholders. Copy only the settings you change into the policy file ` +
         '(Linux /etc/clinical-workstation-agent/policy.json, Windows %ProgramData%\\ClinicalWorkstationAgent\\policy.json, ' +
         'macOS /Library/Application Support/ClinicalWorkstationAgent/policy.json); build/policy/policy.example.json is a valid ' +
-        'starting point, and a setting left out keeps its default. Leave out the syslog and forwarding.https sections unless you use them.',
+        'starting point, and a setting left out keeps its default. Leave out the syslog, fhir and forwarding.https sections unless you use them.',
     ].flatMap((p) => (p === '' ? ['//'] : wrap(p, 96).map((l) => `// ${l}`))),
   ];
   const comment = (indent: string, paragraphs: readonly string[]) =>

@@ -21,7 +21,7 @@ test('every leaf of the schema is a setting with a kind, and dotted keys are uni
 test('a document of every stated default parses, and settingsIn reads back what was set', () => {
   const doc: Record<string, unknown> = {};
   // (not inside the optional upstream sections, which need their address and credentials)
-  for (const s of policySettings()) if (s.default !== undefined && !/^(syslog|forwarding\.https)\./.test(s.key)) setValueAt(doc, s.path, s.default);
+  for (const s of policySettings()) if (s.default !== undefined && !/^(syslog|fhir|forwarding\.https)\./.test(s.key)) setValueAt(doc, s.path, s.default);
   assert.ok(agentPolicySchema.safeParse(doc).success);
   const found = settingsIn(doc);
   for (const [key, value] of found) assert.deepEqual(valueAt(doc, settingByKey(key)!.path), value);
