@@ -77,13 +77,22 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
       assert.deepEqual(actions.slice(0, 2), ['agent.start', 'audit.recording_started']);
       assert.ok(actions.includes('policy.loaded'), 'the policy change is in the audit trail');
 
-      // A broken policy file: the good policy stays in force, each bad field is reported.
+      // A policy file with bad settings: each is rejected with its path (the default applies
+      // to it), everything else in the file is in force.
       writeFileSync(paths.policyFile, JSON.stringify({ forwarding: { ...policy.forwarding, batch: { maxEvents: -5 } }, sesion: {} }));
       const rejected = await until('the bad policy to be reported', () => (agent!.status().policy.errors.length > 0 ? agent!.status().policy : false));
-      assert.ok(rejected.errors.some((e) => e.startsWith('forwarding.batch.maxEvents:')), rejected.errors.join('\n'));
-      assert.ok(rejected.errors.some((e) => e === 'sesion: unknown setting (check the spelling)'), rejected.errors.join('\n'));
+      const where = `policy file ${paths.policyFile}`;
+      assert.deepEqual(
+        rejected.rejections.map((r) => [r.key, r.where]),
+        [
+          ['forwarding.batch.maxEvents', where],
+          ['sesion', where],
+        ],
+      );
+      assert.ok(rejected.errors.includes(`sesion: unknown setting (check the spelling) (${where})`), rejected.errors.join('\n'));
       assert.equal(rejected.source, paths.policyFile);
-      assert.notEqual(agent.status().forwarding, null, 'forwarding keeps running on the last valid policy');
+      assert.equal(agent.policy().forwarding.batch.maxEvents, 500, 'the rejected value falls back to the default');
+      assert.notEqual(agent.status().forwarding, null, 'forwarding keeps running on the settings that were valid');
       const afterReject = agent.store.head().seq;
       assert.equal(parseEventBody(agent.store.readAfter(afterReject - 1, 1)[0]!.body).action, 'policy.rejected');
       await receiver.waitFor((c) => c.stored >= afterReject, 15_000);
@@ -93,7 +102,7 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
       const code = await runAgentctl(['status'], { out: (l) => out.push(l), err: (l) => out.push(l), env });
       assert.equal(code, 0, out.join('\n'));
       const text = out.join('\n');
-      assert.match(text, /^PROBLEM {2}policy file rejected/m);
+      assert.match(text, /^PROBLEM {2}policy settings rejected/m);
       assert.match(text, new RegExp(`^device   ${first.deviceId}`, 'm'));
       assert.match(text, /^upstream https: (idle|sending), acknowledged through seq \d+/m);
       assert.match(text, /^sign-in {2}0 enrolled, directory version 0 \(copy of the collector's, (live|offline), synced [^)]*\), org key [0-9a-f]{16}; security keys: key presence \+ the agent PIN \(origin http:\/\/localhost, RP ID localhost\)$/m);
