@@ -2,9 +2,9 @@
 // the same run, verify rate of a 100,000-event export, and RSS of a process reading the
 // oldest 1,000 of 1,000,000 stored events.
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson } from '../main/audit/canonical-json';
 import { verifyExport, writeExport } from '../main/audit/export';
@@ -14,26 +14,62 @@ import { chainHash } from '../main/audit/seal';
 import { loadDeviceIdentity } from '../main/platform/device-identity';
 import { KeytarKeyStore } from '../main/platform/keystore';
 import { withRatio, type Emit } from './result';
+import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { AuditEventInput } from '../main/audit/event';
 
 const benchDir = () => mkdtempSync(join(process.env.CWA_BENCH_DIR ?? tmpdir(), 'cwa-bench-'));
 const now = () => performance.now();
 const sampleInput = (i: number): AuditEventInput => ({ action: 'session.lock', user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 } });
 
-/** Ceiling for sequential appends: 1-row transactions/s of the same encrypted SQLite, same disk, FULL sync. */
-function sqliteFullTxnRate(dir: string, n: number): number {
-  const db = openEncrypted(join(dir, 'ceiling.db'), randomBytes(32).toString('hex'));
-  db.exec('CREATE TABLE t (seq INTEGER PRIMARY KEY, body TEXT, hash BLOB, sig BLOB)');
-  const ins = db.prepare('INSERT INTO t (seq, body, hash, sig) VALUES (?, ?, ?, ?)');
-  const body = 'x'.repeat(420);
-  const hash = randomBytes(32);
-  const sig = randomBytes(64);
-  const t0 = now();
-  for (let i = 1; i <= n; i++) ins.run(i, body, hash, sig); // autocommit: one FULL transaction per row
-  const rate = n / ((now() - t0) / 1000);
-  db.close();
-  return rate;
+/**
+ * The floor cost of one signed durable append on this machine: one FULL-synchronous 1-row
+ * commit of an event-sized row into the same encrypted build (same columns as the events
+ * table), plus the SHA-256 and the Ed25519 signature of one event, done inline. No signed
+ * append can beat it; appends/s over this rate is how much the store adds around it.
+ */
+class SignedCommitFloor {
+  private readonly db: ReturnType<typeof openEncrypted>;
+  private readonly insert: Statement<[number, string, string, string, Buffer, Buffer]>;
+  private readonly key = generateKeyPairSync('ed25519').privateKey;
+  private seq = 0;
+
+  constructor(dir: string, private readonly body: string) {
+    this.db = openEncrypted(join(dir, 'floor.db'), randomBytes(32).toString('hex'));
+    this.db.exec('CREATE TABLE events (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, action TEXT NOT NULL, body TEXT NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL)');
+    this.insert = this.db.prepare<[number, string, string, string, Buffer, Buffer]>('INSERT INTO events (seq, time, action, body, hash, sig) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  /** n signed commits; returns commits/s. */
+  run(n: number): number {
+    const t0 = now();
+    for (let i = 0; i < n; i++) {
+      const hash = createHash('sha256').update(this.body).digest();
+      this.insert.run(++this.seq, '2026-01-01T00:00:00.000Z', 'session.lock', this.body, hash, sign(null, hash, this.key)); // autocommit: one FULL transaction
+    }
+    return n / ((now() - t0) / 1000);
+  }
+
+  close(): void {
+    this.db.close();
+  }
 }
+
+/** One core's Ed25519 verify rate over real signatures (the unit of the verify ceiling). */
+function ed25519VerifyRate(n: number): number {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pairs = Array.from({ length: 64 }, () => {
+    const hash = randomBytes(32);
+    return [hash, sign(null, hash, privateKey)] as const;
+  });
+  const t0 = now();
+  for (let i = 0; i < n; i++) {
+    const [hash, sig] = pairs[i % pairs.length]!;
+    if (!verify(null, hash, publicKey, sig)) throw new Error('verify failed');
+  }
+  return n / ((now() - t0) / 1000);
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function openBenchStore(dir: string, label: string): Promise<{ store: AuditStore; keyStore: KeytarKeyStore; path: string; machineId: string }> {
   const keyStore = new KeytarKeyStore(`cwa-bench-${label}-${process.pid}`);
@@ -58,16 +94,39 @@ export default async function auditBench(emit: Emit): Promise<void> {
   const dir = benchDir();
   try {
     // --- sequential ---------------------------------------------------------------
-    const seqN = 2000;
-    const ceilingSeq = sqliteFullTxnRate(dir, seqN);
+    // Alternating rounds against the signed-commit floor (fsync times drift on a shared
+    // disk), after a warm-up of each; the medians are compared.
     const a = await openBenchStore(dir, 'seq');
-    let t0 = now();
-    for (let i = 0; i < seqN; i++) await a.store.record(sampleInput(i));
-    const seqRate = seqN / ((now() - t0) / 1000);
-    emit(withRatio({ name: 'audit.append.sequential', value: Math.round(seqRate), unit: 'events/s', ceiling: Math.round(ceilingSeq), target: 'ratio >= 0.8', ceilingWhat: 'SQLite 1-row FULL transactions/s, same encrypted build, same disk' }));
+    const sampleBody = canonicalJson({ ...(await a.store.record(sampleInput(0))) });
+    const floor = new SignedCommitFloor(dir, sampleBody);
+    floor.run(200);
+    for (let i = 0; i < 200; i++) await a.store.record(sampleInput(i));
+    const seqN = 1000;
+    const oursRuns: number[] = [];
+    const floorRuns: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      floorRuns.push(floor.run(seqN));
+      const r0 = now();
+      for (let i = 0; i < seqN; i++) await a.store.record(sampleInput(i));
+      oursRuns.push(seqN / ((now() - r0) / 1000));
+    }
+    floor.close();
+    emit(
+      withRatio({
+        name: 'audit.append.sequential',
+        value: Math.round(median(oursRuns)),
+        unit: 'events/s',
+        ceiling: Math.round(median(floorRuns)),
+        target: 'ratio >= 0.8',
+        runs: oursRuns.map(Math.round),
+        ceilingRuns: floorRuns.map(Math.round),
+        ceilingWhat: 'one FULL-synchronous 1-row commit + SHA-256 + Ed25519 signature of one event, inline; same encrypted build, same disk; medians of 5 alternating rounds',
+      }),
+    );
     await a.store.close();
 
     // --- concurrent ---------------------------------------------------------------
+    let t0: number;
     const conN = 30_000;
     const identity = await loadDeviceIdentity(a.keyStore, { create: false, machineId: a.machineId });
     const events = Array.from({ length: conN }, (_, i) => ({ v: 1, seq: i + 1, id: '0190a0b0-0000-7000-8000-000000000000', time: new Date().toISOString(), device: identity.deviceId, keyId: identity.keyId, action: 'session.lock', outcome: 0, user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 }, prevHash: '0'.repeat(64) }));
@@ -100,11 +159,35 @@ export default async function auditBench(emit: Emit): Promise<void> {
     writeExport(big.store, { out, sinceSeq: bigN - exportN + 1, recipient: auditor.publicKey, identity: bigIdentity });
     await big.store.close();
 
-    t0 = now();
-    const full = await verifyExport(out, { identity: auditor.privateKey });
-    const verifyRate = full.verified / ((now() - t0) / 1000);
-    if (!full.ok) throw new Error(`export did not verify: ${JSON.stringify(full.problem)}`);
-    emit({ name: 'audit.verify', value: Math.round(verifyRate), unit: 'events/s', events: full.verified, target: '>= 5000 events/s', mode: 'decrypt + re-hash + chain + Ed25519 verify' });
+    // Alternating rounds: this machine's single-core speed drifts between runs, so each
+    // round measures the ceiling next to the verify it is compared with; medians of three.
+    const cores = availableParallelism();
+    const verifyRuns: number[] = [];
+    const ceilingRuns: number[] = [];
+    let verified = 0;
+    for (let round = 0; round < 3; round++) {
+      ceilingRuns.push(ed25519VerifyRate(10_000) * cores);
+      t0 = now();
+      const full = await verifyExport(out, { identity: auditor.privateKey });
+      verifyRuns.push(full.verified / ((now() - t0) / 1000));
+      if (!full.ok) throw new Error(`export did not verify: ${JSON.stringify(full.problem)}`);
+      verified = full.verified;
+    }
+    emit(
+      withRatio({
+        name: 'audit.verify',
+        value: Math.round(median(verifyRuns)),
+        unit: 'events/s',
+        ceiling: Math.round(median(ceilingRuns)),
+        target: 'ratio >= 0.7',
+        events: verified,
+        cores,
+        runs: verifyRuns.map(Math.round),
+        ceilingRuns: ceilingRuns.map(Math.round),
+        mode: 'decrypt + re-hash + chain on the main thread, Ed25519 verify on worker threads',
+        ceilingWhat: 'one-core Ed25519 verify rate × cores, measured next to each run; medians of 3 alternating rounds',
+      }),
+    );
 
     const child = spawnSync(process.execPath, ['-e', `
       const { AuditStore } = require(${JSON.stringify(join(__dirname, '../main/audit/store.js'))});

@@ -1,8 +1,11 @@
 // Sealing: canonical JSON, hash chain and signature of one event. The store seals, the
 // verifier and the receiver recompute with the same two functions.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-/** SHA-256(prevHash bytes ‖ UTF-8 canonical body), lowercase hex. */
+/** SHA-256(prevHash bytes ‖ UTF-8 canonical body). One-shot: the verifier runs it per event. */
 export function chainHash(prevHashHex: string, body: string): Buffer {
-  return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(body, 'utf8').digest();
+  const input = Buffer.allocUnsafe(32 + Buffer.byteLength(body, 'utf8'));
+  if (input.write(prevHashHex, 0, 32, 'hex') !== 32) input.fill(0, 0, 32);
+  input.write(body, 32, 'utf8');
+  return hash('sha256', input, 'buffer');
 }

@@ -1,6 +1,6 @@
 // The encrypted, tamper-evident audit buffer: SQLCipher-encrypted SQLite (key in the OS
 // keychain), WAL + synchronous=FULL, one hash-chained, Ed25519-signed row per event.
-// Appends from anywhere in the process are grouped into one durable commit.
+// Appends made together (in one turn of the event loop) are grouped into one durable commit.
 import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3-multiple-ciphers';
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
@@ -279,7 +279,10 @@ export class AuditStore implements AuditRecorder {
       this.pending.push({ input, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        // A microtask, not the next event-loop turn: appends made in this job (and in the
+        // continuations of appends just resolved) still share one commit, and a lone
+        // append waits for nothing but its own commit.
+        queueMicrotask(() => this.flush());
       }
     });
   }

@@ -223,7 +223,7 @@ function signatureOk(hash: Buffer, publicKey: KeyObject, sig: string): boolean {
   }
 }
 
-function badSignature(seq: number): VerifyProblem {
+export function badSignature(seq: number): VerifyProblem {
   return { seq, reason: 'bad-signature', message: `the signature of seq ${seq} is not the device key's` };
 }
 

@@ -231,3 +231,45 @@ test('export: two lines swapped with their envelopes re-linked still fail, blind
     await t.cleanup();
   }
 });
+
+test('export of several thousand events (signatures on worker threads): the first bad signature and the first structural problem are named as one by one', async () => {
+  const t = await openTestStore('exp-large');
+  try {
+    const appends: Promise<unknown>[] = [];
+    for (let i = 0; i < 3000; i++) appends.push(t.store.record({ action: 'session.lock', user: `nurse-${String(i % 100).padStart(4, '0')}`, method: 'idle', details: { i } }));
+    await Promise.all(appends);
+    const auditor = generateKeyPairSync('x25519');
+    const identity = await loadDeviceIdentity(t.keyStore, { create: false, machineId: t.machineId });
+    const file = join(t.dir, 'large.jsonl');
+    writeExport(t.store, { out: file, recipient: auditor.publicKey, identity });
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const bodies: string[] = [];
+    const clean = await verifyExport(file, { identity: auditor.privateKey, onEvent: (b) => bodies.push(b) });
+    assert.equal(clean.ok, true, JSON.stringify(clean.problem));
+    assert.equal(clean.verified, 3000);
+    assert.equal(bodies.length, 3000);
+    assert.deepEqual(bodies.slice(0, 3).map((b) => (JSON.parse(b) as { seq: number }).seq), [1, 2, 3]);
+
+    const badSig = (i: number) => {
+      const ev = JSON.parse(lines[i]!) as { sig: string };
+      const sig = Buffer.from(ev.sig, 'base64');
+      sig[9] = sig[9]! ^ 0x01;
+      return JSON.stringify({ ...ev, sig: sig.toString('base64') });
+    };
+    // A bad signature deep in the file, then a swap later on: the signature comes first.
+    const tampered = lines.map((l, j) => (j === 2100 ? badSig(2100) : j === 2500 ? lines[2501]! : j === 2501 ? lines[2500]! : l));
+    writeFileSync(file, `${tampered.join('\n')}\n`);
+    const seen: string[] = [];
+    const r = await verifyExport(file, { identity: auditor.privateKey, onEvent: (b) => seen.push(b) });
+    assert.deepEqual(r.problem, { seq: 2100, reason: 'bad-signature', message: "the signature of seq 2100 is not the device key's" });
+    assert.equal(r.verified, 2099);
+    assert.deepEqual(r.last?.seq, 2099);
+    assert.equal(seen.length, 2099, 'only events whose signatures verified are passed on');
+    // The swap alone: reordered at the first out-of-place seq, with every signature before it checked.
+    assert.deepEqual(await problemOf(file, lines.map((l, j) => (j === 2500 ? lines[2501]! : j === 2501 ? lines[2500]! : l))), { seq: 2501, reason: 'reordered' });
+    // A bad signature in the very last record, after the last full chunk.
+    assert.deepEqual(await problemOf(file, lines.map((l, j) => (j === 3000 ? badSig(3000) : l))), { seq: 3000, reason: 'bad-signature' });
+  } finally {
+    await t.cleanup();
+  }
+});
