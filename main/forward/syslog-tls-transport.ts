@@ -41,6 +41,8 @@ export class SyslogTlsTransport implements Transport {
   readonly acknowledges = false;
 
   private socket: TLSSocket | null = null;
+  /** The last batch's written frames, reused for the next batch's (no fresh 1 MB buffer per batch). */
+  private scratch: Buffer | null = null;
   private closed = false;
   private readonly target: string;
   private readonly encoder: AtnaSyslogEncoder;
@@ -89,7 +91,7 @@ export class SyslogTlsTransport implements Transport {
     // Format before touching the network: a bad event is not a network problem.
     let frames: Buffer;
     try {
-      frames = this.encoder.frames(batch);
+      frames = this.encoder.frames(batch, true, this.scratch ?? undefined);
     } catch (err) {
       throw new TransportError(
         'protocol',
@@ -97,8 +99,12 @@ export class SyslogTlsTransport implements Transport {
         { retryable: false, cause: err },
       );
     }
+    // In use until written; a failed write may leave it referenced, so it is not reused then.
+    this.scratch = null;
     const socket = await this.connection(signal);
     await this.write(socket, frames, signal);
+    // Written (handed to TLS and the kernel): its memory takes the next batch.
+    if (frames.buffer.byteLength <= MAX_SCRATCH_BYTES) this.scratch = Buffer.from(frames.buffer, frames.byteOffset, frames.buffer.byteLength - frames.byteOffset);
     return { kind: 'delivered', through: last.seq };
   }
 
@@ -259,6 +265,8 @@ export class SyslogTlsTransport implements Transport {
   }
 }
 
+/** A batch buffer larger than this is not kept for reuse. */
+const MAX_SCRATCH_BYTES = 8 * 1024 * 1024;
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EPIPE', 'EADDRNOTAVAIL']);
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|INVALID_PURPOSE)/;
