@@ -198,14 +198,14 @@ export const authPolicySchema = z
     description: 'How nurses sign in at the lock screen: badge reader timing, the PIN and lockout, security keys (WebAuthn), who may enrol, and what a locked-out nurse is told.',
   })
   .superRefine((p, ctx) => {
-    if (p.pin.minLength > p.pin.maxLength) ctx.addIssue({ code: 'custom', path: ['pin', 'minLength'], message: `must not exceed pin.maxLength (${p.pin.maxLength})` });
-    if (p.badge.minLength > p.badge.maxLength) ctx.addIssue({ code: 'custom', path: ['badge', 'minLength'], message: `must not exceed badge.maxLength (${p.badge.maxLength})` });
+    if (p.pin.minLength > p.pin.maxLength) ctx.addIssue({ code: 'custom', path: ['pin', 'minLength'], params: { related: ['maxLength'] }, message: `must not exceed pin.maxLength (${p.pin.maxLength})` });
+    if (p.badge.minLength > p.badge.maxLength) ctx.addIssue({ code: 'custom', path: ['badge', 'minLength'], params: { related: ['maxLength'] }, message: `must not exceed badge.maxLength (${p.badge.maxLength})` });
     // A malformed origin has its own issue already; parsing it here would throw out of the schema.
     if (!URL.canParse(p.origin)) return;
     const host = new URL(p.origin).hostname;
     const rpId = p.rpId ?? host;
     if (host !== rpId && !host.endsWith(`.${rpId}`)) {
-      ctx.addIssue({ code: 'custom', path: ['rpId'], message: `"${rpId}" is not the origin's host (${host}) or a parent domain of it; WebAuthn would refuse every key` });
+      ctx.addIssue({ code: 'custom', path: ['rpId'], params: { related: ['origin'] }, message: `"${rpId}" is not the origin's host (${host}) or a parent domain of it; WebAuthn would refuse every key` });
     }
     if (new URL(p.origin).protocol === 'http:' && host !== 'localhost' && !host.endsWith('.localhost')) {
       ctx.addIssue({ code: 'custom', path: ['origin'], message: 'plain http is allowed only on localhost; browsers refuse WebAuthn elsewhere without https' });

@@ -100,7 +100,7 @@ export const forwardPolicySchema = z
       })
       .meta({ title: 'Retry backoff', description: 'How long the agent waits between failed uploads.' })
       .prefault({})
-      .refine((b) => b.maxMs >= b.initialMs, { message: 'backoff.maxMs must be at least backoff.initialMs', path: ['maxMs'] }),
+      .refine((b) => b.maxMs >= b.initialMs, { message: 'backoff.maxMs must be at least backoff.initialMs', path: ['maxMs'], params: { related: ['initialMs'] } }),
     retention: z
       .strictObject({
         days: z

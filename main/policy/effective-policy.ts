@@ -162,6 +162,19 @@ function judge(
     let setting: PolicySetting | undefined;
     for (let i = path.length; i > 0 && !setting; i--) setting = bySetting.get(pathKey(path.slice(0, i)));
     if (setting && current(setting.key)) {
+      // A rule between settings (warn before lock, min ≤ max) names the other side: of the
+      // values in conflict, the one from the lowest-precedence source gives way.
+      const other = conflictingSetting(issue, setting, current);
+      if (other) {
+        const winner = current(setting.key)!;
+        if (!verdicts.has(other.key)) {
+          verdicts.set(other.key, {
+            reason: `conflicts with ${setting.key} from ${SOURCE_LABELS[winner.source]} (${valueText(winner.value, 40)}): ${setting.key} ${issue.message}`,
+            fix: `change it so that the two agree, or remove it so the ${setting.key} from ${SOURCE_LABELS[winner.source]} applies with the default`,
+          });
+        }
+        continue;
+      }
       if (!verdicts.has(setting.key)) verdicts.set(setting.key, { reason: issueReason(issue, path.slice(setting.path.length)), fix: settingFix(setting, issue) });
       continue;
     }
@@ -182,6 +195,29 @@ function judge(
     }
   }
   return verdicts;
+}
+
+/**
+ * For a rule between two settings: the other setting when its value comes from a source of
+ * lower precedence than the value the issue is reported at (that one gives way instead).
+ * The schema names the other side as `params.related`: sibling keys of the issue's setting.
+ */
+function conflictingSetting(issue: z.core.$ZodIssue, setting: PolicySetting, current: (key: string) => Candidate | undefined): PolicySetting | undefined {
+  if (issue.code !== 'custom') return undefined;
+  const related = (issue.params as { related?: unknown } | undefined)?.related;
+  if (!Array.isArray(related)) return undefined;
+  const { bySetting } = settingIndex();
+  const here = precedenceOf(current(setting.key)!.source);
+  let lowest: { setting: PolicySetting; precedence: number } | undefined;
+  for (const key of related) {
+    if (typeof key !== 'string') continue;
+    const other = bySetting.get(pathKey([...setting.path.slice(0, -1), ...key.split('.')]));
+    const c = other ? current(other.key) : undefined;
+    if (!other || !c) continue;
+    const precedence = precedenceOf(c.source);
+    if (precedence > here && (!lowest || precedence > lowest.precedence)) lowest = { setting: other, precedence };
+  }
+  return lowest?.setting;
 }
 
 function result(

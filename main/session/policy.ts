@@ -297,6 +297,7 @@ export const sessionPolicySchema = sessionPolicyInputSchema.transform(resolvePro
     ctx.addIssue({
       code: 'custom',
       path: ['warnAfterSeconds'],
+      params: { related: ['lockAfterSeconds'] },
       message: `must be less than lockAfterSeconds (${policy.lockAfterSeconds} s) so the warning shows before the lock`,
     });
   }

@@ -272,6 +272,26 @@ describe('mergePolicy: cross-field rules', () => {
     assert.deepEqual([r.policy.session.lockAfterSeconds, r.policy.session.warnAfterSeconds], [120, 60]);
   });
 
+  it('in a conflict between two settings, the value from the lower-precedence source gives way, whichever side the rule is reported at', () => {
+    const r = mergePolicy([input('group-policy', { session: { warnAfterSeconds: 200 } }), input('machine-file', { session: { lockAfterSeconds: 120 } })]);
+    assert.deepEqual(r.rejections.map((x) => [x.source, x.key, x.value]), [['machine-file', 'session.lockAfterSeconds', 120]]);
+    assert.equal(r.rejections[0]!.reason, 'conflicts with session.warnAfterSeconds from Group Policy (200): session.warnAfterSeconds must be less than lockAfterSeconds (120 s) so the warning shows before the lock');
+    assert.match(r.rejections[0]!.fix, /^change it so that the two agree, or remove it/);
+    assert.deepEqual([r.policy.session.warnAfterSeconds, r.policy.session.lockAfterSeconds], [200, 300], "Group Policy's warning stands, the lock falls back to the profile's");
+
+    const pin = mergePolicy([input('mdm', { auth: { pin: { minLength: 8 } } }), input('installer', { auth: { pin: { maxLength: 6 } } })]);
+    assert.deepEqual(pin.rejections.map((x) => [x.source, x.key]), [['installer', 'auth.pin.maxLength']]);
+    assert.equal(pin.policy.auth.pin.minLength, 8);
+
+    const backoff = mergePolicy([input('group-policy', { forwarding: { backoff: { maxMs: 1000 } } }), input('machine-file', { forwarding: { backoff: { initialMs: 5000 } } })]);
+    assert.deepEqual(backoff.rejections.map((x) => [x.source, x.key]), [['machine-file', 'forwarding.backoff.initialMs']]);
+    assert.equal(backoff.policy.forwarding.backoff.maxMs, 1000);
+
+    // Both from one source: the value the rule is reported at is the one rejected.
+    const same = mergePolicy([input('machine-file', { session: { warnAfterSeconds: 200, lockAfterSeconds: 120 } })]);
+    assert.deepEqual(same.rejections.map((x) => [x.source, x.key]), [['machine-file', 'session.warnAfterSeconds']]);
+  });
+
   it('rejects a syslog-only upstream without a retention rule: every syslog value of the source that set it, not the others', () => {
     const r = mergePolicy([input('installer', { syslog: SYSLOG, auth: { helpDesk: 'Call 4357.' } }), input('machine-file', { logging: { level: 'warn' } })]);
     assert.equal(r.policy.syslog, undefined);
