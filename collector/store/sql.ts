@@ -2,7 +2,8 @@
 // default) and PostgreSQL (pg, production; several collector instances may share one
 // database). Statements are written once with $1, $2… placeholders.
 export type Dialect = 'sqlite' | 'postgres';
-export type SqlValue = string | number | bigint | null | Buffer;
+/** Arrays only for PostgreSQL (`= ANY($1::text[])`, `unnest`). */
+export type SqlValue = string | number | bigint | null | Buffer | readonly string[] | readonly number[];
 
 export interface SqlDb {
   readonly dialect: Dialect;

@@ -73,6 +73,27 @@ for (const make of BACKENDS) {
       assert.deepEqual((await store.eventsOf('ws-0003', 248)).map((r) => r.seq), [249, 250]);
     });
 
+    it('appends made together share one commit: each continues the head the one before it left, for one device and for several', async () => {
+      const ids = ['ws-0101', 'ws-0102', 'ws-0103'];
+      for (const id of ids) await store.registerDevice({ deviceId: id, publicKeyPem: pem(), label: 'x' });
+      const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ seq: from + i, hash: (from + i).toString(16).padStart(64, 'a'), sig: 'c2ln', body: `{"seq":${from + i}}` }));
+      const first = rows(1, 3);
+      const second = rows(4, 2);
+      // Not awaited one by one: all pending in the same flush.
+      const results = await Promise.all([
+        store.appendEvents('ws-0101', { seq: 0, hash: GENESIS_HASH }, first),
+        store.appendEvents('ws-0101', { seq: 3, hash: first[2]!.hash }, second),
+        store.appendEvents('ws-0101', { seq: 0, hash: GENESIS_HASH }, rows(1, 1)),
+        store.appendEvents('ws-0102', { seq: 0, hash: GENESIS_HASH }, rows(1, 2)),
+        store.appendEvents('ws-0103', { seq: 5, hash: GENESIS_HASH }, rows(6, 1)),
+      ]);
+      assert.deepEqual(results, [true, true, false, true, false]);
+      assert.deepEqual(await store.head('ws-0101'), { seq: 5, hash: second[1]!.hash });
+      assert.deepEqual((await store.eventsOf('ws-0101')).map((r) => [r.seq, r.body]), [...first, ...second].map((r) => [r.seq, r.body]));
+      assert.deepEqual(await store.head('ws-0102'), { seq: 2, hash: rows(1, 2)[1]!.hash });
+      assert.equal(await store.countEvents('ws-0103'), 0);
+    });
+
     it('keeps a monotonic directory version; changes since a version carry whole users', async () => {
       const v0 = await store.version();
       const v1 = await store.applyChange(enrol('kim.nguyen'), 'ws-0003');
