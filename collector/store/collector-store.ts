@@ -10,7 +10,7 @@ import type { DirectoryChange, DirectoryPage, DirectoryUserRecord, LockoutReply 
 import { GENESIS_HASH } from '../../main/audit/event';
 import { keyIdOf } from '../../main/platform/device-identity';
 import { migrateCollector } from './schema';
-import { forUpdate, StorageError, type SqlDb } from './sql';
+import { forUpdate, StorageError, type SqlDb, type SqlValue } from './sql';
 
 export interface ChainHead {
   readonly seq: number;
@@ -461,9 +461,11 @@ function toDevice(r: DeviceRow): DeviceRecord {
 
 /**
  * PostgreSQL: the appends of one flush in three statements whatever their number (lock the
- * heads, insert every row, move the heads) instead of three round trips per device; rows
- * travel as arrays through unnest. An append whose head moved is refused, as one by one.
+ * heads, insert the rows, move the heads) instead of three round trips per device. An
+ * append whose head moved is refused, as one by one.
  */
+const PG_ROWS_PER_INSERT = 2000;
+
 async function appendAllPostgres(t: SqlDb, batch: readonly PendingAppend[], at: number): Promise<boolean[]> {
   const ids = [...new Set(batch.map((a) => a.deviceId))].sort();
   const locked = await t.all<{ device_id: string; seq: number | string; hash: string }>(
@@ -494,10 +496,15 @@ async function appendAllPostgres(t: SqlDb, batch: readonly PendingAppend[], at: 
     out.push(true);
   }
   if (rows.device.length > 0) {
-    await t.run(
-      'INSERT INTO events (device_id, seq, hash, sig, body, received_at) SELECT d, s, h, g, b, $6 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(d, s, h, g, b)',
-      [rows.device, rows.seq, rows.hash, rows.sig, rows.body, at],
-    );
+    // Multi-row VALUES, each value its own parameter (bodies are never re-escaped into an
+    // array literal), in statements of at most PG_ROWS_PER_INSERT rows (PostgreSQL takes 65,535 parameters).
+    for (let i = 0; i < rows.device.length; i += PG_ROWS_PER_INSERT) {
+      const n = Math.min(PG_ROWS_PER_INSERT, rows.device.length - i);
+      const values = Array.from({ length: n }, (_, j) => `($${j * 5 + 2}, $${j * 5 + 3}, $${j * 5 + 4}, $${j * 5 + 5}, $${j * 5 + 6}, $1)`).join(', ');
+      const params: SqlValue[] = [at];
+      for (let j = i; j < i + n; j++) params.push(rows.device[j]!, rows.seq[j]!, rows.hash[j]!, rows.sig[j]!, rows.body[j]!);
+      await t.run(`INSERT INTO events (device_id, seq, hash, sig, body, received_at) VALUES ${values}`, params);
+    }
     const ends = [...moved.entries()];
     await t.run('UPDATE device_heads AS h SET seq = u.s, hash = u.x FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(d, s, x) WHERE h.device_id = u.d', [
       ends.map(([d]) => d),
