@@ -3,16 +3,12 @@
 // Credentials load with the HTTPS upstream's loader (main/forward/tls-credentials.ts): the
 // schema keeps the same caFile / clientCertFile / clientKey fields for that reason.
 import { z } from 'zod';
-import { clientKeySourceSchema } from './policy';
+import { clientKeySetting, filePath, httpsUrl } from './policy';
 
-const filePath = z.string().min(1, 'a file path is required');
 
 export const fhirPolicySchema = z
   .strictObject({
-    url: z
-      .url({ protocol: /^https$/, error: 'the FHIR server URL must start with https:// (nothing is sent in clear)' })
-      .transform((u) => u.replace(/\/+$/, ''))
-      .meta({
+    url: httpsUrl('FHIR server').meta({
         title: 'FHIR server base URL',
         description: "The FHIR R4 server's base URL, https only, e.g. https://fhir.example.org/fhir; each transaction Bundle is POSTed to it.",
       }),
@@ -30,12 +26,7 @@ export const fhirPolicySchema = z
       title: 'Client certificate file',
       description: "Path to this workstation's client certificate (PEM), which the FHIR server requires.",
     }),
-    clientKey: clientKeySourceSchema.meta({
-      title: 'Client key',
-      description:
-        'Where the client certificate\'s private key is: {"source":"keychain","account":"<name>"} (an OS keychain entry holding the PEM) ' +
-        'or {"source":"file","path":"<path>"} (a PEM file only the agent\'s account can read).',
-    }),
+    clientKey: clientKeySetting,
     requestTimeoutMs: z
       .number()
       .int()

@@ -3,7 +3,8 @@
 // schema (main/forward/syslog-policy.ts), which owns the syslog-only retention rule.
 import { z } from 'zod';
 
-const filePath = z.string().min(1, 'a file path is required');
+/** A file path setting (CA, client certificate, key file). */
+export const filePath = z.string().min(1, 'a file path is required');
 
 /** Where the client key comes from: an OS keychain account (PEM stored as the secret) or a file only the agent's account may read. */
 export const clientKeySourceSchema = z.discriminatedUnion('source', [
@@ -12,12 +13,22 @@ export const clientKeySourceSchema = z.discriminatedUnion('source', [
 ]);
 export type ClientKeySource = z.infer<typeof clientKeySourceSchema>;
 
+/** The client key setting every mutual-TLS upstream (HTTPS, syslog, FHIR) has. */
+export const clientKeySetting = clientKeySourceSchema.meta({
+  title: 'Client key',
+  description:
+    'Where the client certificate\'s private key is: {"source":"keychain","account":"<name>"} (an OS keychain entry holding the PEM) ' +
+    'or {"source":"file","path":"<path>"} (a PEM file only the agent\'s account can read).',
+});
+
+/** An https-only base URL, trailing slashes removed; `what` names it in the error. */
+export function httpsUrl(what: string) {
+  return z.url({ protocol: /^https$/, error: `the ${what} URL must start with https:// (nothing is sent in clear)` }).transform((u) => u.replace(/\/+$/, ''));
+}
+
 export const httpsUpstreamSchema = z
   .strictObject({
-    url: z
-      .url({ protocol: /^https$/, error: 'the upstream URL must start with https:// (nothing is sent in clear)' })
-      .transform((u) => u.replace(/\/+$/, ''))
-      .meta({
+    url: httpsUrl('upstream').meta({
         title: 'Collector URL',
         description: "The audit collector's base URL, https only, e.g. https://audit.example.org:8443; events are sent to {url}/v1/events.",
       }),
@@ -29,12 +40,7 @@ export const httpsUpstreamSchema = z
       title: 'Client certificate file',
       description: "Path to this workstation's client certificate (PEM), which the collector requires.",
     }),
-    clientKey: clientKeySourceSchema.meta({
-      title: 'Client key',
-      description:
-        'Where the client certificate\'s private key is: {"source":"keychain","account":"<name>"} (an OS keychain entry holding the PEM) ' +
-        'or {"source":"file","path":"<path>"} (a PEM file only the agent\'s account can read).',
-    }),
+    clientKey: clientKeySetting,
     servername: z
       .string()
       .min(1)

@@ -4,9 +4,8 @@
 // the schema keeps the same caFile / clientCertFile / clientKey fields for that reason.
 import { z } from 'zod';
 import { ATNA_MAX_MESSAGE_BYTES } from '../audit/formats/atna-xml';
-import { clientKeySourceSchema } from './policy';
+import { clientKeySetting, filePath } from './policy';
 
-const filePath = z.string().min(1, 'a file path is required');
 
 export const syslogPolicySchema = z
   .strictObject({
@@ -32,12 +31,7 @@ export const syslogPolicySchema = z
       title: 'Client certificate file',
       description: "Path to this workstation's client certificate (PEM), which the receiver requires.",
     }),
-    clientKey: clientKeySourceSchema.meta({
-      title: 'Client key',
-      description:
-        'Where the client certificate\'s private key is: {"source":"keychain","account":"<name>"} (an OS keychain entry holding the PEM) ' +
-        'or {"source":"file","path":"<path>"} (a PEM file only the agent\'s account can read).',
-    }),
+    clientKey: clientKeySetting,
     appName: z
       .string()
       .regex(/^[\x21-\x7e]{1,48}$/, 'APP-NAME is 1-48 printable ASCII characters without spaces (RFC 5424)')
