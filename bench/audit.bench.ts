@@ -13,7 +13,7 @@ import { openEncrypted, type AuditStore } from '../main/audit/store';
 import { chainHash } from '../main/audit/seal';
 import { loadDeviceIdentity } from '../main/platform/device-identity';
 import { KeytarKeyStore } from '../main/platform/keystore';
-import { withRatio, type Emit } from './result';
+import { alternatingRounds, withRatio, type Emit } from './result';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { AuditEventInput } from '../main/audit/event';
 
@@ -69,8 +69,6 @@ function ed25519VerifyRate(n: number): number {
   return n / ((now() - t0) / 1000);
 }
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 async function openBenchStore(dir: string, label: string): Promise<{ store: AuditStore; keyStore: KeytarKeyStore; path: string; machineId: string }> {
   const keyStore = new KeytarKeyStore(`cwa-bench-${label}-${process.pid}`);
   const path = join(dir, `${label}.db`);
@@ -102,24 +100,25 @@ export default async function auditBench(emit: Emit): Promise<void> {
     floor.run(200);
     for (let i = 0; i < 200; i++) await a.store.record(sampleInput(i));
     const seqN = 1000;
-    const oursRuns: number[] = [];
-    const floorRuns: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      floorRuns.push(floor.run(seqN));
-      const r0 = now();
-      for (let i = 0; i < seqN; i++) await a.store.record(sampleInput(i));
-      oursRuns.push(seqN / ((now() - r0) / 1000));
-    }
+    const seq = await alternatingRounds(
+      5,
+      () => floor.run(seqN),
+      async () => {
+        const r0 = now();
+        for (let i = 0; i < seqN; i++) await a.store.record(sampleInput(i));
+        return seqN / ((now() - r0) / 1000);
+      },
+    );
     floor.close();
     emit(
       withRatio({
         name: 'audit.append.sequential',
-        value: Math.round(median(oursRuns)),
+        value: Math.round(seq.value),
         unit: 'events/s',
-        ceiling: Math.round(median(floorRuns)),
+        ceiling: Math.round(seq.ceiling),
         target: 'ratio >= 0.8',
-        runs: oursRuns.map(Math.round),
-        ceilingRuns: floorRuns.map(Math.round),
+        runs: seq.runs.map(Math.round),
+        ceilingRuns: seq.ceilingRuns.map(Math.round),
         ceilingWhat: 'one FULL-synchronous 1-row commit + SHA-256 + Ed25519 signature of one event, inline; same encrypted build, same disk; medians of 5 alternating rounds',
       }),
     );
@@ -162,28 +161,29 @@ export default async function auditBench(emit: Emit): Promise<void> {
     // Alternating rounds: this machine's single-core speed drifts between runs, so each
     // round measures the ceiling next to the verify it is compared with; medians of three.
     const cores = availableParallelism();
-    const verifyRuns: number[] = [];
-    const ceilingRuns: number[] = [];
     let verified = 0;
-    for (let round = 0; round < 3; round++) {
-      ceilingRuns.push(ed25519VerifyRate(10_000) * cores);
-      t0 = now();
-      const full = await verifyExport(out, { identity: auditor.privateKey });
-      verifyRuns.push(full.verified / ((now() - t0) / 1000));
-      if (!full.ok) throw new Error(`export did not verify: ${JSON.stringify(full.problem)}`);
-      verified = full.verified;
-    }
+    const ver = await alternatingRounds(
+      3,
+      () => ed25519VerifyRate(10_000) * cores,
+      async () => {
+        const v0 = now();
+        const full = await verifyExport(out, { identity: auditor.privateKey });
+        if (!full.ok) throw new Error(`export did not verify: ${JSON.stringify(full.problem)}`);
+        verified = full.verified;
+        return full.verified / ((now() - v0) / 1000);
+      },
+    );
     emit(
       withRatio({
         name: 'audit.verify',
-        value: Math.round(median(verifyRuns)),
+        value: Math.round(ver.value),
         unit: 'events/s',
-        ceiling: Math.round(median(ceilingRuns)),
+        ceiling: Math.round(ver.ceiling),
         target: 'ratio >= 0.7',
         events: verified,
         cores,
-        runs: verifyRuns.map(Math.round),
-        ceilingRuns: ceilingRuns.map(Math.round),
+        runs: ver.runs.map(Math.round),
+        ceilingRuns: ver.ceilingRuns.map(Math.round),
         mode: 'decrypt + re-hash + chain on the main thread, Ed25519 verify on worker threads',
         ceilingWhat: 'one-core Ed25519 verify rate × cores, measured next to each run; medians of 3 alternating rounds',
       }),

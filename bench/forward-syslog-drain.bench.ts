@@ -11,7 +11,7 @@ import { sampleInput } from '../test/support/atna-events';
 import { openTestStore, type TestStore } from '../test/support/audit-fixture';
 import { TestPki } from '../collector/demo-pki';
 import { Rsyslog } from '../test/support/rsyslog';
-import { withRatio, type Emit } from './result';
+import { median, withRatio, type Emit } from './result';
 
 const EVENTS = 20_000;
 const BATCH = 500;
@@ -117,9 +117,4 @@ async function writePlain(port: number, bytes: Buffer): Promise<void> {
   const socket = connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   await new Promise<void>((resolve, reject) => socket.end(bytes, resolve).once('error', reject));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }

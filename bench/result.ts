@@ -17,3 +17,26 @@ export type Emit = (result: BenchResult) => void;
 export function withRatio(r: { name: string; value: number; unit: string; ceiling: number; target?: string; [extra: string]: unknown }): BenchResult {
   return { ...r, ratio: Number((r.value / r.ceiling).toFixed(3)) };
 }
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * `rounds` rounds, each measuring the ceiling and then the figure next to it (this
+ * machine's speed drifts between runs): every round's numbers, and their medians.
+ */
+export async function alternatingRounds(
+  rounds: number,
+  ceiling: () => number | Promise<number>,
+  value: () => Promise<number>,
+): Promise<{ value: number; ceiling: number; runs: number[]; ceilingRuns: number[] }> {
+  const runs: number[] = [];
+  const ceilingRuns: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ceilingRuns.push(await ceiling());
+    runs.push(await value());
+  }
+  return { value: median(runs), ceiling: median(ceilingRuns), runs, ceilingRuns };
+}
