@@ -1,5 +1,5 @@
 // forward.syslog_drain: events/s draining 20,000 stored events to a real rsyslog over TLS
-// (AuditStore.readAfter → SyslogTlsTransport, in 500-event batches, timed until rsyslog's
+// (AuditStore.readChainedAfter → SyslogTlsTransport, in 500-event batches, timed until rsyslog's
 // file holds them all), against the ceiling of rsyslog itself forwarding the same 20,000
 // messages from a disk-assisted queue over omfwd + gtls to the same receiver.
 import { connect } from 'node:net';
@@ -64,7 +64,7 @@ export default async function syslogDrainBench(emit: Emit): Promise<void> {
       const t0 = performance.now();
       let cursor = 0;
       for (;;) {
-        const batch = store.readAfter(cursor, BATCH);
+        const batch = store.readChainedAfter(cursor, BATCH);
         if (batch.length === 0) break;
         const outcome = await transport.send(batch, signal);
         if (outcome.kind !== 'delivered') throw new Error(`unexpected outcome ${outcome.kind}`);
@@ -100,7 +100,7 @@ export default async function syslogDrainBench(emit: Emit): Promise<void> {
         roundRatios: ours.map((ms, i) => Number((theirs[i]! / ms).toFixed(3))),
         ceilingRunsMs: theirs.map(Math.round),
         bytes: frames.length,
-        source: 'AuditStore.readAfter + SyslogTlsTransport.send (500/batch), timed until rsyslog wrote all to its file; 5 alternating rounds after an untimed warm-up of each; value and ceiling are medians',
+        source: 'AuditStore.readChainedAfter (what the forwarder reads for the syslog lane) + SyslogTlsTransport.send (500/batch), timed until rsyslog wrote all to its file; 5 alternating rounds after an untimed warm-up of each; value and ceiling are medians',
       }),
     );
   } finally {

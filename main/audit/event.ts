@@ -36,13 +36,20 @@ export interface AuditEvent {
   readonly prevHash: string;
 }
 
-/** An event as stored and sent: the exact canonical bytes plus their hash and signature. */
-export interface SealedEvent {
+/**
+ * An event with its place in the chain but without its signature: what a lane whose
+ * messages do not carry signatures reads (syslog: an ATNA message carries seq, id and hash).
+ */
+export interface ChainedEvent {
   readonly seq: number;
   /** RFC 8785 canonical JSON of the AuditEvent, exactly as hashed. */
   readonly body: string;
   /** SHA-256, lowercase hex. */
   readonly hash: string;
+}
+
+/** An event as stored and sent: the exact canonical bytes plus their hash and signature. */
+export interface SealedEvent extends ChainedEvent {
   /** Ed25519 signature over the 32 hash bytes, base64. */
   readonly sig: string;
 }

@@ -12,6 +12,7 @@ import {
   GENESIS_HASH,
   type AuditEvent,
   type AuditEventInput,
+  type ChainedEvent,
   type SealedEvent,
 } from './event';
 import { LATEST_VERSION, migrate } from './migrations';
@@ -55,7 +56,8 @@ interface PendingAppend {
   readonly reject: (err: Error) => void;
 }
 
-type EventRow = { seq: number; body: string; hash: Buffer; sig: Buffer };
+/** An event row as read for forwarding and export: the hash already as hex (by SQLite, cheaper than a Buffer per row). */
+type EventRow = { seq: number; body: string; hash: string; sig: Buffer };
 
 /** Opens (or on first start creates) the key and the database; fails closed with a clear error. */
 async function loadKey(path: string, keyStore: KeyStore): Promise<string> {
@@ -151,6 +153,7 @@ export class AuditStore implements AuditRecorder {
     insert: Statement<[number, string, string, string, Buffer, Buffer]>;
     head: Statement<[], { seq: number; hash: Buffer }>;
     readAfter: Statement<[number, number], EventRow>;
+    readChainedAfter: Statement<[number, number], ChainedEvent>;
     timeOf: Statement<[number], { time: string }>;
     hashOf: Statement<[number], { hash: Buffer }>;
     insertAck: Statement<[number, number, string]>;
@@ -171,7 +174,8 @@ export class AuditStore implements AuditRecorder {
     this.stmts = {
       insert: db.prepare('INSERT INTO events (seq, time, action, body, hash, sig) VALUES (?, ?, ?, ?, ?, ?)'),
       head: db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1'),
-      readAfter: db.prepare('SELECT seq, body, hash, sig FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      readAfter: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
+      readChainedAfter: db.prepare(`SELECT ${CHAINED_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`),
       timeOf: db.prepare('SELECT time FROM events WHERE seq = ?'),
       hashOf: db.prepare('SELECT hash FROM events WHERE seq = ?'),
       insertAck: db.prepare('INSERT INTO acks (through_seq, acked_at_ms, source) VALUES (?, ?, ?)'),
@@ -369,19 +373,17 @@ export class AuditStore implements AuditRecorder {
 
   /** Sealed events with seq > afterSeq, ascending; at most `limit` rows and about `maxBytes` of body (at least one row). */
   readAfter(afterSeq: number, limit: number, maxBytes = Infinity): SealedEvent[] {
-    const out: SealedEvent[] = [];
-    let bytes = 0;
-    for (const r of this.stmts.readAfter.iterate(afterSeq, limit)) {
-      bytes += r.body.length;
-      if (out.length > 0 && bytes > maxBytes) break;
-      out.push(toSealed(r));
-    }
-    return out;
+    return readBounded(this.stmts.readAfter.iterate(afterSeq, limit), maxBytes, toSealed);
+  }
+
+  /** As readAfter, without the signatures: for a lane whose messages do not carry them (syslog). */
+  readChainedAfter(afterSeq: number, limit: number, maxBytes = Infinity): ChainedEvent[] {
+    return readBounded(this.stmts.readChainedAfter.iterate(afterSeq, limit), maxBytes, (r) => r);
   }
 
   /** Streams every stored row in seq order (for verify and export) without loading them all. */
   *iterate(fromSeq = 0): Generator<SealedEvent> {
-    const stmt = this.db.prepare<[number], EventRow>('SELECT seq, body, hash, sig FROM events WHERE seq >= ? ORDER BY seq');
+    const stmt = this.db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq >= ? ORDER BY seq`);
     for (const r of stmt.iterate(fromSeq)) yield toSealed(r);
   }
 
@@ -518,6 +520,21 @@ export class AuditStore implements AuditRecorder {
   }
 }
 
+const CHAINED_COLUMNS = 'seq, body, lower(hex(hash)) AS hash';
+const EVENT_COLUMNS = `${CHAINED_COLUMNS}, sig`;
+
+/** Rows in seq order up to `maxBytes` of bodies (at least one row, whatever its size). */
+function readBounded<R extends { body: string }, T>(rows: Iterable<R>, maxBytes: number, convert: (r: R) => T): T[] {
+  const out: T[] = [];
+  let bytes = 0;
+  for (const r of rows) {
+    bytes += r.body.length;
+    if (out.length > 0 && bytes > maxBytes) break;
+    out.push(convert(r));
+  }
+  return out;
+}
+
 function toSealed(r: EventRow): SealedEvent {
-  return { seq: r.seq, body: r.body, hash: r.hash.toString('hex'), sig: r.sig.toString('base64') };
+  return { seq: r.seq, body: r.body, hash: r.hash, sig: r.sig.toString('base64') };
 }

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { parseEventBody, type AuditEvent, type SealedEvent } from '../audit/event';
 import { fhirTransactionBundle, type FhirAuditSource } from '../audit/formats/fhir-audit-event';
 import { mutualTlsAgent, postOverMutualTls } from './mutual-tls-post';
-import { TransportError, type SendOutcome, type Transport } from './transport';
+import { TransportError, type SendOutcome, type SealedTransport } from './transport';
 
 export interface FhirTransportOptions {
   /** The FHIR server's base URL (https://host:port/path); Bundles are POSTed to it. */
@@ -73,9 +73,10 @@ const transactionResponseSchema = z.looseObject({
     .default([]),
 });
 
-export class FhirTransport implements Transport {
+export class FhirTransport implements SealedTransport {
   readonly name = 'fhir';
   readonly acknowledges = true;
+  readonly carriesSignatures = true;
   private readonly endpoint: URL;
   private readonly agent: https.Agent;
   private readonly maxReplyBytes: number;

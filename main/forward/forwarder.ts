@@ -6,7 +6,7 @@
 // store cursor) and the store's acknowledgement, which retention frees rows by, is the
 // lowest of them: no row leaves before every acknowledging upstream holds it.
 import { catalogEntry } from '../audit/catalog';
-import { GENESIS_HASH, type AuditEvent, type SealedEvent } from '../audit/event';
+import { GENESIS_HASH, type AuditEvent, type ChainedEvent } from '../audit/event';
 import type { AuditStore } from '../audit/store';
 import { DisposableStore, toDisposable, type Disposable } from '../disposable';
 import { systemClock, type Clock } from '../platform/clock';
@@ -16,8 +16,14 @@ import { TransportError, type SendOutcome, type Transport, type TransportErrorKi
 /** What the forwarder needs from the audit store (the AuditStore, or a fake in unit tests). */
 export type ForwardStore = Pick<
   AuditStore,
-  'readAfter' | 'head' | 'anchor' | 'acknowledge' | 'acknowledgedThrough' | 'cursor' | 'setCursor' | 'onAppend' | 'record'
+  'readAfter' | 'readChainedAfter' | 'head' | 'anchor' | 'acknowledge' | 'acknowledgedThrough' | 'cursor' | 'setCursor' | 'onAppend' | 'record'
 >;
+
+/** A lane's read batch and how to send it. */
+interface Batch {
+  readonly events: readonly ChainedEvent[];
+  send(signal: AbortSignal): Promise<SendOutcome>;
+}
 
 export interface ForwarderOptions {
   readonly store: ForwardStore;
@@ -338,9 +344,9 @@ export class Forwarder {
     const { maxEvents, maxBytes } = this.policy.batch;
     while (!this.stopping) {
       const after = this.position(lane);
-      let batch: SealedEvent[];
+      let batch: Batch;
       try {
-        batch = this.store.readAfter(after, maxEvents, maxBytes);
+        batch = this.readBatch(lane, after, maxEvents, maxBytes);
       } catch (err) {
         await this.failed(lane, storeError(err));
         continue;
@@ -350,7 +356,7 @@ export class Forwarder {
         // Rows this lane never delivered were purged (retention follows the acknowledging upstream).
         this.raiseContinuityAlarm(lane, 'purged', after, `events ${after + 1}..${anchorSeq} were purged before ${lane.name} delivered them; they cannot be sent to it`);
       }
-      if (batch.length === 0) {
+      if (batch.events.length === 0) {
         lane.state = 'idle';
         lane.backoffMs = 0;
         this.changed();
@@ -361,7 +367,7 @@ export class Forwarder {
       lane.urgentDuringSend = false;
       let outcome: SendOutcome;
       try {
-        outcome = await lane.transport.send(batch, this.abort.signal);
+        outcome = await batch.send(this.abort.signal);
       } catch (err) {
         if (this.stopping && this.abort.signal.aborted) break;
         await this.failed(lane, toTransportError(err));
@@ -369,7 +375,7 @@ export class Forwarder {
       }
       let problem: TransportError | null;
       try {
-        problem = this.apply(lane, after, batch, outcome);
+        problem = this.apply(lane, after, batch.events, outcome);
       } catch (err) {
         problem = storeError(err);
       }
@@ -380,7 +386,18 @@ export class Forwarder {
   }
 
   /** Applies an upstream answer; returns an error to back off on, or null on progress. */
-  private apply(lane: Lane, after: number, batch: readonly SealedEvent[], outcome: SendOutcome): TransportError | null {
+  /** The lane's next events, read with their signatures only when the lane carries them. */
+  private readBatch(lane: Lane, after: number, maxEvents: number, maxBytes: number): Batch {
+    const transport = lane.transport;
+    if (transport.carriesSignatures) {
+      const events = this.store.readAfter(after, maxEvents, maxBytes);
+      return { events, send: (signal) => transport.send(events, signal) };
+    }
+    const events = this.store.readChainedAfter(after, maxEvents, maxBytes);
+    return { events, send: (signal) => transport.send(events, signal) };
+  }
+
+  private apply(lane: Lane, after: number, batch: readonly ChainedEvent[], outcome: SendOutcome): TransportError | null {
     const end = batch[batch.length - 1]!.seq;
     switch (outcome.kind) {
       case 'acknowledged': {

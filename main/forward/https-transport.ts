@@ -4,7 +4,7 @@
 import type https from 'node:https';
 import type { SealedEvent } from '../audit/event';
 import { mutualTlsAgent, postOverMutualTls } from './mutual-tls-post';
-import { TransportError, type SendOutcome, type Transport } from './transport';
+import { TransportError, type SendOutcome, type SealedTransport } from './transport';
 import { acceptedReplySchema, EVENTS_PATH, rejectedReplySchema, resyncReplySchema } from './wire-contract';
 
 export interface HttpsTransportOptions {
@@ -25,9 +25,10 @@ export interface HttpsTransportOptions {
 
 const REJECTED_STATUSES = new Set([400, 403, 413, 422]);
 
-export class HttpsTransport implements Transport {
+export class HttpsTransport implements SealedTransport {
   readonly name = 'https';
   readonly acknowledges = true;
+  readonly carriesSignatures = true;
   private readonly endpoint: URL;
   private readonly agent: https.Agent;
   private readonly maxReplyBytes: number;

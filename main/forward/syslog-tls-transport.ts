@@ -9,10 +9,10 @@
 // records upstream; each carries seq, id and hash in its structured data for dedupe.
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
-import type { SealedEvent } from '../audit/event';
+import type { ChainedEvent } from '../audit/event';
 import { AtnaSyslogEncoder, type AtnaSyslogOptions } from '../audit/formats/atna-syslog';
 import type { AtnaSource } from '../audit/formats/atna-xml';
-import { TransportError, type SendOutcome, type Transport, type TransportErrorKind } from './transport';
+import { TransportError, type ChainedTransport, type SendOutcome, type TransportErrorKind } from './transport';
 
 export interface SyslogTlsTransportOptions {
   readonly host: string;
@@ -36,9 +36,11 @@ export interface SyslogTlsTransportOptions {
   readonly writeTimeoutMs?: number;
 }
 
-export class SyslogTlsTransport implements Transport {
+export class SyslogTlsTransport implements ChainedTransport {
   readonly name = 'syslog';
   readonly acknowledges = false;
+  /** An ATNA message carries seq, id and hash: the signatures stay in the buffer (and in exports). */
+  readonly carriesSignatures = false;
 
   private socket: TLSSocket | null = null;
   /** The last batch's written frames, reused for the next batch's (no fresh 1 MB buffer per batch). */
@@ -82,7 +84,7 @@ export class SyslogTlsTransport implements Transport {
     });
   }
 
-  async send(batch: readonly SealedEvent[], signal: AbortSignal): Promise<SendOutcome> {
+  async send(batch: readonly ChainedEvent[], signal: AbortSignal): Promise<SendOutcome> {
     signal.throwIfAborted();
     if (this.closed) throw new TransportError('protocol', 'The syslog transport was closed; the forwarder must not send on it.', { retryable: false });
     const last = batch[batch.length - 1];

@@ -1,6 +1,6 @@
 // The Transport port: one upstream the forwarder sends sealed events to. HTTPS and FHIR
 // answer with an explicit acknowledgement; syslog over TLS only confirms the bytes were written.
-import type { SealedEvent } from '../audit/event';
+import type { ChainedEvent, SealedEvent } from '../audit/event';
 
 /** How a failure is shown in status and chosen for retry. */
 export type TransportErrorKind =
@@ -42,11 +42,27 @@ export type SendOutcome =
   /** The upstream holds a different chain position (HTTP 409): resend from lastSeq + 1. */
   | { readonly kind: 'resync'; readonly lastSeq: number; readonly lastHash: string | null };
 
-export interface Transport {
+interface TransportCommon {
   /** Stable lane name, also the cursor name in the store: 'https', 'syslog', 'fhir'. */
   readonly name: string;
   /** True when the upstream acknowledges; only such transports free rows for retention (all of them must have a row). */
   readonly acknowledges: boolean;
-  send(batch: readonly SealedEvent[], signal: AbortSignal): Promise<SendOutcome>;
   close(): Promise<void>;
 }
+
+/** A lane whose messages carry each event's signature (HTTPS, FHIR). */
+export interface SealedTransport extends TransportCommon {
+  readonly carriesSignatures: true;
+  send(batch: readonly SealedEvent[], signal: AbortSignal): Promise<SendOutcome>;
+}
+
+/**
+ * A lane whose messages carry each event's place in the chain (seq, hash) but not its
+ * signature (syslog ATNA): the forwarder reads no signatures for it.
+ */
+export interface ChainedTransport extends TransportCommon {
+  readonly carriesSignatures: false;
+  send(batch: readonly ChainedEvent[], signal: AbortSignal): Promise<SendOutcome>;
+}
+
+export type Transport = SealedTransport | ChainedTransport;

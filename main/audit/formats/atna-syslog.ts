@@ -1,7 +1,7 @@
 // One sealed event → one RFC 5424 syslog message with the DICOM audit message XML as its
 // body: what the syslog/TLS transport writes and what an IHE ATNA repository stores.
 import { catalogEntry, isAuditAction } from '../catalog';
-import { parseEventBody, type AuditEvent, type SealedEvent } from '../event';
+import { parseEventBody, type AuditEvent, type ChainedEvent } from '../event';
 import { ATNA_MAX_MESSAGE_BYTES, atnaAuditMessage, type AtnaSource } from './atna-xml';
 import {
   ATNA_MSGID,
@@ -41,12 +41,12 @@ export function atnaSyslogHeader(event: AuditEvent, hash: string, options: AtnaS
 }
 
 /** The SYSLOG-MSG bytes for one sealed event (not framed). Throws if the body is not a valid event. */
-export function atnaSyslogMessage(sealed: SealedEvent, options: AtnaSyslogOptions): Buffer {
+export function atnaSyslogMessage(sealed: ChainedEvent, options: AtnaSyslogOptions): Buffer {
   return new AtnaSyslogEncoder(options).encode(sealed, false);
 }
 
 /** The same message framed for RFC 5425 (`MSG-LEN SP SYSLOG-MSG`), as the transport writes it. */
-export function atnaSyslogFrame(sealed: SealedEvent, options: AtnaSyslogOptions): Buffer {
+export function atnaSyslogFrame(sealed: ChainedEvent, options: AtnaSyslogOptions): Buffer {
   return new AtnaSyslogEncoder(options).encode(sealed, true);
 }
 
@@ -78,46 +78,47 @@ export class AtnaSyslogEncoder {
       options.hostname !== undefined && options.hostname !== '' ? ` ${headerField(options.hostname, 255)}${this.tailFields}` : null;
   }
 
-  encode(sealed: SealedEvent, octetCounted: boolean): Buffer {
-    return this.frames([sealed], octetCounted);
+  encode(sealed: ChainedEvent, octetCounted: boolean): Buffer {
+    const part = this.renderedPart(sealed);
+    const out = Buffer.allocUnsafeSlow(framedBytes(part, octetCounted));
+    return out.subarray(0, writeMessage(out, 0, part, octetCounted));
   }
 
   /**
-   * Several events as one buffer, each message framed when `octetCounted` (RFC 5425), in
-   * one allocation. The BOM is written as bytes so that the strings stay one-byte (ASCII)
-   * in V8, which keeps the UTF-8 encoding of a 1 MB batch cheap. With `into`, the result
-   * is a view of it when it fits. Throws EncodeError naming the event that cannot be encoded.
+   * Several events as one buffer, each message framed when `octetCounted` (RFC 5425). The
+   * BOM is written as bytes so that the strings stay one-byte (ASCII) in V8, which keeps
+   * the UTF-8 encoding of a 1 MB batch cheap. The result is a view of `into` when it is
+   * large enough, else of a buffer of its own (never a pool slice). Throws AtnaEncodeError
+   * naming the event that cannot be encoded.
    */
-  frames(batch: readonly SealedEvent[], octetCounted = true, into?: Buffer): Buffer {
-    const heads: string[] = [];
-    const bodies: string[] = [];
-    let total = 0;
-    for (const sealed of batch) {
-      let part: { head: string; headBytes: number; xml: string; xmlBytes: number };
-      try {
-        part = this.part(sealed);
-      } catch (err) {
-        throw new AtnaEncodeError(sealed.seq, err);
-      }
-      const length = part.headBytes + BOM.length + part.xmlBytes;
-      const head = octetCounted ? `${length} ${part.head}` : part.head;
-      heads.push(head);
-      bodies.push(part.xml);
-      total += head.length - part.head.length + length;
-    }
-    // Into the caller's buffer when it is large enough (a lane reuses one: a fresh 1 MB
-    // buffer costs a page fault per 4 KB), else a buffer of its own (never a pool slice).
-    const out = into !== undefined && into.length >= total ? into : Buffer.allocUnsafeSlow(total);
+  frames(batch: readonly ChainedEvent[], octetCounted = true, into?: Buffer): Buffer {
+    // Each message is written as soon as it is rendered, so that its strings die young
+    // (a batch is about 1 MB of XML); into the caller's buffer (a lane reuses one: a fresh
+    // 1 MB buffer costs a page fault per 4 KB), grown by doubling when it is too small.
+    let out = into ?? Buffer.allocUnsafeSlow(Math.max(4096, batch.length * TYPICAL_MESSAGE_BYTES));
     let at = 0;
-    for (let i = 0; i < heads.length; i++) {
-      at += out.write(heads[i]!, at, 'utf8');
-      at += BOM.copy(out, at);
-      at += out.write(bodies[i]!, at, 'utf8');
+    for (const sealed of batch) {
+      const part = this.renderedPart(sealed);
+      const needed = at + framedBytes(part, octetCounted);
+      if (needed > out.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(needed, out.length * 2));
+        out.copy(grown, 0, 0, at);
+        out = grown;
+      }
+      at = writeMessage(out, at, part, octetCounted);
     }
-    return out === into ? out.subarray(0, at) : out;
+    return out.subarray(0, at);
   }
 
-  private part(sealed: SealedEvent): { head: string; headBytes: number; xml: string; xmlBytes: number } {
+  private renderedPart(sealed: ChainedEvent): RenderedMessage {
+    try {
+      return this.part(sealed);
+    } catch (err) {
+      throw new AtnaEncodeError(sealed.seq, err);
+    }
+  }
+
+  private part(sealed: ChainedEvent): RenderedMessage {
     const event = eventFromBody(sealed.body);
     if (!TIMESTAMP.test(event.time)) throw new SyslogFormatError(`time "${event.time}" is not an RFC 5424 TIMESTAMP`);
     const fields = this.fixedFields ?? ` ${headerField(event.device, 255)}${this.tailFields}`;
@@ -129,6 +130,32 @@ export class AtnaSyslogEncoder {
     const { xml, bytes } = atnaAuditMessage(event, sealed, this.options, this.maxBytes - headBytes - BOM.length);
     return { head, headBytes, xml, xmlBytes: bytes };
   }
+}
+
+/** One message's header and XML as strings, with their UTF-8 lengths. */
+interface RenderedMessage {
+  readonly head: string;
+  readonly headBytes: number;
+  readonly xml: string;
+  readonly xmlBytes: number;
+}
+
+function messageBytes(part: RenderedMessage): number {
+  return part.headBytes + BOM.length + part.xmlBytes;
+}
+
+/** Bytes the message takes, with its `MSG-LEN SP` prefix when octet-counted. */
+function framedBytes(part: RenderedMessage, octetCounted: boolean): number {
+  const length = messageBytes(part);
+  return octetCounted ? String(length).length + 1 + length : length;
+}
+
+/** Writes the (framed) message at `at`, which must have room for framedBytes(); returns the new end. */
+function writeMessage(out: Buffer, at: number, part: RenderedMessage, octetCounted: boolean): number {
+  if (octetCounted) at += out.write(`${messageBytes(part)} `, at, 'latin1');
+  at += out.write(part.head, at, 'utf8');
+  at += BOM.copy(out, at);
+  return at + out.write(part.xml, at, 'utf8');
 }
 
 /** An event that cannot be written as an ATNA syslog message (its body is not a valid event, or it cannot fit). */
@@ -143,6 +170,8 @@ export class AtnaEncodeError extends Error {
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** About the size of one framed ATNA message, to size a fresh batch buffer (it grows if needed). */
+const TYPICAL_MESSAGE_BYTES = 2_560;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -53,22 +53,30 @@ export function atnaAuditMessage(
   source: AtnaSource = {},
   maxBytes: number = ATNA_MAX_MESSAGE_BYTES,
 ): AtnaMessage {
-  const entry = catalogEntry(event.action);
-  const head = renderHead(event, entry.eventId, entry.eventTypeCodes, entry.actionCode, source);
+  const action = actionTemplate(event.action);
+  const head = renderHead(event, action, source);
   const fixedDetails =
-    detail('cwa.seq', String(event.seq)) +
-    detail('cwa.hash', seal.hash) +
-    detail('cwa.prevHash', event.prevHash) +
-    detail('cwa.keyId', event.keyId) +
-    detail('cwa.action', event.action) +
-    (event.method === null ? '' : detail('cwa.method', event.method));
+    SEQ_DETAIL +
+    btoa(String(event.seq)) +
+    HASH_DETAIL +
+    base64Hex(seal.hash) +
+    PREV_HASH_DETAIL +
+    base64Hex(event.prevHash) +
+    KEY_ID_DETAIL +
+    base64Hex(event.keyId) +
+    DETAIL_CLOSE +
+    action.detail +
+    (event.method === null ? '' : memo(methodDetails, event.method, () => detail('cwa.method', event.method ?? '')));
   const tail = '</ParticipantObjectIdentification></AuditMessage>';
 
   const keys = Object.keys(event.details).sort();
-  const rendered = keys.map((key) => detail(`details.${key}`, detailText(event.details[key] ?? null)));
-  const whole = head + fixedDetails + rendered.join('') + tail;
+  let details = '';
+  for (const key of keys) details += renderDetail(key, event.details[key] ?? null);
+  const whole = head + fixedDetails + details + tail;
   const wholeBytes = Buffer.byteLength(whole, 'utf8');
   if (wholeBytes <= maxBytes) return { xml: whole, bytes: wholeBytes, omittedDetails: [] };
+
+  const rendered = keys.map((key) => renderDetail(key, event.details[key] ?? null));
 
   const fixedBytes = Buffer.byteLength(head, 'utf8') + Buffer.byteLength(fixedDetails, 'utf8') + Buffer.byteLength(tail, 'utf8');
   // Reserve room for the worst-case note (every key omitted), then keep what fits.
@@ -95,71 +103,132 @@ export function atnaAuditMessage(
   return { xml, bytes: Buffer.byteLength(xml, 'utf8'), omittedDetails: omitted };
 }
 
-function renderHead(
-  event: AuditEvent,
-  eventId: CodedValue,
-  eventTypeCodes: readonly CodedValue[],
-  actionCode: string,
-  source: AtnaSource,
-): string {
-  let xml =
-    '<?xml version="1.0" encoding="UTF-8"?><AuditMessage>' +
-    `<EventIdentification EventActionCode="${actionCode}" EventDateTime="${attr(event.time)}" EventOutcomeIndicator="${event.outcome}">` +
-    eventCodes(event.action, eventId, eventTypeCodes) +
-    '</EventIdentification>';
+// This runs once per forwarded event (tens of thousands a second when a backlog drains),
+// so everything that depends only on the action, the device or the source is rendered
+// once and kept: an event's own XML is then its few variable values between those parts.
 
+interface ActionTemplate {
+  /** Everything before EventDateTime's value. */
+  readonly start: string;
+  /** From after EventDateTime's value to the end of EventIdentification, by outcome / 4. */
+  readonly afterTime: readonly string[];
+  /** EventID and EventTypeCode elements. */
+  readonly codes: string;
+  /** The cwa.action detail. */
+  readonly detail: string;
+}
+
+const actionTemplates = new Map<string, ActionTemplate>();
+function actionTemplate(action: AuditEvent['action']): ActionTemplate {
+  let t = actionTemplates.get(action);
+  if (t === undefined) {
+    const entry = catalogEntry(action);
+    const codes = coded('EventID', entry.eventId) + entry.eventTypeCodes.map((c) => coded('EventTypeCode', c)).join('');
+    t = {
+      start: `<?xml version="1.0" encoding="UTF-8"?><AuditMessage><EventIdentification EventActionCode="${entry.actionCode}" EventDateTime="`,
+      afterTime: [0, 4, 8, 12].map((outcome) => `" EventOutcomeIndicator="${outcome}">${codes}</EventIdentification>`),
+      detail: detail('cwa.action', action),
+      codes,
+    };
+    actionTemplates.set(action, t);
+  }
+  return t;
+}
+
+function renderHead(event: AuditEvent, action: ActionTemplate, source: AtnaSource): string {
+  const device = deviceParts(event.device, source);
   // The enrolled user, when there is one, is the requestor; otherwise the agent itself is.
-  xml +=
-    event.user !== null
-      ? `<ActiveParticipant UserID="${attr(event.user)}" UserIsRequestor="true"/>${deviceXml(event.device, source, false)}`
-      : deviceXml(event.device, source, true);
-
-  // The audit record itself, as DICOM's Audit Log Used message names an audit log:
+  // Then the audit record itself, as DICOM's Audit Log Used message names an audit log:
   // system object (2), security resource (13), identified by URI.
   return (
-    xml +
-    `<ParticipantObjectIdentification ParticipantObjectID="urn:uuid:${attr(event.id)}" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13">` +
-    OBJECT_ID_TYPE_XML +
-    `<ParticipantObjectName>${text(`${event.device} audit event ${event.seq}`)}</ParticipantObjectName>`
+    action.start +
+    attr(event.time) +
+    (action.afterTime[event.outcome / 4] ?? `" EventOutcomeIndicator="${event.outcome}">${action.codes}</EventIdentification>`) +
+    (event.user !== null ? `<ActiveParticipant UserID="${attr(event.user)}" UserIsRequestor="true"/>${device.asOther}` : device.asRequestor) +
+    OBJECT_START +
+    attr(event.id) +
+    OBJECT_AFTER_ID +
+    device.objectName +
+    String(event.seq) +
+    '</ParticipantObjectName>'
   );
 }
 
-// The agent's participant and the audit source depend only on the device and the source:
-// render them once per (source object, device, requestor) rather than once per event.
-const deviceXmlCache = new WeakMap<AtnaSource, Map<string, string>>();
-function deviceXml(device: string, source: AtnaSource, requestor: boolean): string {
-  let perSource = deviceXmlCache.get(source);
+interface DeviceParts {
+  /** The agent's participant (requestor) and the audit source. */
+  readonly asRequestor: string;
+  /** The same with the agent not the requestor (a user is). */
+  readonly asOther: string;
+  /** `<ParticipantObjectName>DEVICE audit event ` (the seq follows). */
+  readonly objectName: string;
+}
+
+// The agent's participant and the audit source depend only on the device and the source.
+const devicePartsCache = new WeakMap<AtnaSource, Map<string, DeviceParts>>();
+function deviceParts(device: string, source: AtnaSource): DeviceParts {
+  let perSource = devicePartsCache.get(source);
   if (perSource === undefined) {
     perSource = new Map();
-    deviceXmlCache.set(source, perSource);
+    devicePartsCache.set(source, perSource);
   }
-  const key = `${requestor ? 1 : 0}${device}`;
-  let xml = perSource.get(key);
-  if (xml === undefined) {
+  let parts = perSource.get(device);
+  if (parts === undefined) {
     const access =
       source.hostname !== undefined && source.hostname !== ''
         ? ` NetworkAccessPointID="${attr(source.hostname)}" NetworkAccessPointTypeCode="1"`
         : '';
     const alt = source.processId !== undefined ? ` AlternativeUserID="${source.processId}"` : '';
     const site = source.enterpriseSiteId !== undefined ? ` AuditEnterpriseSiteID="${attr(source.enterpriseSiteId)}"` : '';
-    xml =
+    const participant = (requestor: boolean): string =>
       `<ActiveParticipant UserID="${attr(device)}"${alt} UserIsRequestor="${requestor}"${access}>${AGENT_ROLE_XML}</ActiveParticipant>` +
       `<AuditSourceIdentification${site} AuditSourceID="${attr(device)}">${AUDIT_SOURCE_TYPE_XML}</AuditSourceIdentification>`;
+    parts = { asRequestor: participant(true), asOther: participant(false), objectName: `<ParticipantObjectName>${text(`${device} audit event `)}` };
     if (perSource.size > 64) perSource.clear(); // one device per agent; bound it anyway
-    perSource.set(key, xml);
+    perSource.set(device, parts);
   }
-  return xml;
+  return parts;
 }
 
-// The coded part of EventIdentification depends on the action only: render it once.
-const eventCodesCache = new Map<string, string>();
-function eventCodes(action: string, eventId: CodedValue, eventTypeCodes: readonly CodedValue[]): string {
-  let xml = eventCodesCache.get(action);
-  if (xml === undefined) {
-    xml = coded('EventID', eventId) + eventTypeCodes.map((c) => coded('EventTypeCode', c)).join('');
-    eventCodesCache.set(action, xml);
+/** A small bounded cache for values that repeat from event to event (key id, method, detail keys). */
+function memo(cache: Map<string, string>, key: string, render: () => string): string {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = render();
+    if (cache.size >= 256) cache.clear();
+    cache.set(key, value);
   }
-  return xml;
+  return value;
+}
+const methodDetails = new Map<string, string>();
+const detailOpens = new Map<string, string>();
+
+function renderDetail(key: string, value: AuditDetailValue): string {
+  return detailOpen(key) + base64Utf8(detailText(value)) + DETAIL_CLOSE;
+}
+
+/** `<ParticipantObjectDetail type="details.KEY" value="` */
+function detailOpen(key: string): string {
+  return memo(detailOpens, key, () => `<ParticipantObjectDetail type="${attr(`details.${key}`)}" value="`);
+}
+
+// An event's prevHash is the previous event's hash, and events are rendered in chain
+// order: the last hash's base64 is kept so that each hash is encoded once, not twice.
+let lastHex = '';
+let lastHexBase64 = '';
+let lastKeyId = '';
+let lastKeyIdBase64 = '';
+function base64Hex(hex: string): string {
+  if (hex === lastHex) return lastHexBase64;
+  if (hex === lastKeyId) return lastKeyIdBase64;
+  const encoded = base64Utf8(hex);
+  if (hex.length === 32) {
+    lastKeyId = hex;
+    lastKeyIdBase64 = encoded;
+  } else {
+    lastHex = hex;
+    lastHexBase64 = encoded;
+  }
+  return encoded;
 }
 
 function coded(element: string, c: { readonly code: string; readonly codeSystemName: string; readonly displayName: string }): string {
@@ -168,8 +237,13 @@ function coded(element: string, c: { readonly code: string; readonly codeSystemN
 
 /** ValuePair: the schema types `value` as xsd:base64Binary. */
 function detail(type: string, value: string): string {
-  return `<ParticipantObjectDetail type="${attr(type)}" value="${base64Utf8(value)}"/>`;
+  return `<ParticipantObjectDetail type="${attr(type)}" value="${base64Utf8(value)}${DETAIL_CLOSE}`;
 }
+const DETAIL_CLOSE = '"/>';
+const SEQ_DETAIL = '<ParticipantObjectDetail type="cwa.seq" value="';
+const HASH_DETAIL = `${DETAIL_CLOSE}<ParticipantObjectDetail type="cwa.hash" value="`;
+const PREV_HASH_DETAIL = `${DETAIL_CLOSE}<ParticipantObjectDetail type="cwa.prevHash" value="`;
+const KEY_ID_DETAIL = `${DETAIL_CLOSE}<ParticipantObjectDetail type="cwa.keyId" value="`;
 
 // btoa encodes Latin-1, which for ASCII is UTF-8, several times faster than a Buffer.
 // eslint-disable-next-line no-control-regex
@@ -222,3 +296,5 @@ const ATTR_ESCAPES: Record<string, string> = {
 const AGENT_ROLE_XML = coded('RoleIDCode', ROLE_APPLICATION);
 const AUDIT_SOURCE_TYPE_XML = coded('AuditSourceTypeCode', AUDIT_SOURCE_TYPE);
 const OBJECT_ID_TYPE_XML = coded('ParticipantObjectIDTypeCode', OBJECT_ID_TYPE_URI);
+const OBJECT_START = '<ParticipantObjectIdentification ParticipantObjectID="urn:uuid:';
+const OBJECT_AFTER_ID = `" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13">${OBJECT_ID_TYPE_XML}`;

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import type { SealedEvent } from '../../../main/audit/event';
 import type { AuditStore } from '../../../main/audit/store';
 import { Forwarder } from '../../../main/forward/forwarder';
-import { TransportError, type SendOutcome, type Transport } from '../../../main/forward/transport';
+import { TransportError, type SendOutcome, type SealedTransport } from '../../../main/forward/transport';
 import { openTestStore, type TestStore } from '../../support/audit-fixture';
 
-class LaneDouble implements Transport {
+class LaneDouble implements SealedTransport {
+  readonly carriesSignatures = true;
   readonly acknowledges = true;
   readonly sent: number[] = [];
   /** Acknowledges through this seq at most; a batch wholly above it fails with a 503. */

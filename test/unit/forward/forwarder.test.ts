@@ -3,17 +3,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { SealedEvent } from '../../../main/audit/event';
+import type { ChainedEvent, SealedEvent } from '../../../main/audit/event';
 import { parseEventBody } from '../../../main/audit/event';
 import type { AuditStore } from '../../../main/audit/store';
 import { Forwarder, type ForwarderOptions } from '../../../main/forward/forwarder';
-import { TransportError, type SendOutcome, type Transport } from '../../../main/forward/transport';
+import { TransportError, type SendOutcome, type ChainedTransport, type SealedTransport, type Transport } from '../../../main/forward/transport';
 import { openTestStore, type TestStore } from '../../support/audit-fixture';
 
 type Responder = (batch: readonly SealedEvent[], call: number) => SendOutcome | Promise<SendOutcome>;
 const ackAll: Responder = (batch) => ({ kind: 'acknowledged', acceptedThrough: batch[batch.length - 1]!.seq });
 
-class ScriptedTransport implements Transport {
+class ScriptedTransport implements SealedTransport {
+  readonly carriesSignatures = true;
   readonly calls: (readonly SealedEvent[])[] = [];
   private waiters: ((b: readonly SealedEvent[]) => void)[] = [];
   closed = false;
@@ -277,6 +278,32 @@ test('a lane without acknowledgement (syslog) moves its cursor but never frees a
   assert.equal(s.deliveryConfirmed, false);
   assert.equal(s.queueDepth, 0);
   assert.equal(store.acknowledgedThrough(), acked, 'syslog delivery acknowledged nothing');
+});
+
+test('a lane whose messages carry no signatures (syslog) is given its events without them, each with its hash as stored', async () => {
+  const from = store.head().seq;
+  await fill(3);
+  const got: ChainedEvent[] = [];
+  const lane: ChainedTransport = {
+    name: 'chained-unit',
+    acknowledges: false,
+    carriesSignatures: false,
+    async send(batch) {
+      got.push(...batch);
+      return { kind: 'delivered', through: batch[batch.length - 1]!.seq };
+    },
+    async close() {},
+  };
+  const f = forwarder(lane);
+  f.start();
+  await until(f, () => store.cursor('chained-unit') === store.head().seq);
+  await f.stop();
+  const stored = store.readAfter(from, 3);
+  assert.equal(stored.length, 3);
+  assert.deepEqual(
+    got.filter((e) => e.seq > from),
+    stored.map(({ seq, body, hash }) => ({ seq, body, hash })),
+  );
 });
 
 test("with syslog alone and the 'after-delivery' retention rule, delivery starts the retention clock", async () => {
