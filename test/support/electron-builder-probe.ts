@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import { Arch, log } from 'builder-util';
 import { LinuxPackager, MacPackager, Packager, Platform, WinPackager, type PlatformPackager, type PlatformSpecificBuildOptions } from 'app-builder-lib';
 import type { DoPackOptions } from 'app-builder-lib/out/platformPackager';
+import { getConfig } from 'app-builder-lib/out/util/config/config';
+import type { Configuration } from 'electron-builder';
 
 export const PROJECT_ROOT = resolve(__dirname, '../../..');
 
@@ -31,13 +33,11 @@ const PLATFORMS = {
 } as const;
 
 /**
- * `probe`'s answer, computed inside electron-builder's packaging run for `platform` and `arch`
- * at the point where it would pack. electron-builder's log is kept out of the test report and
- * added to the error when the run fails.
+ * Runs `work` with electron-builder's log captured instead of printed: its log goes to
+ * stdout, which in a test file is the test runner's channel to its parent (a line written
+ * there mid-message corrupts the report). What it logged is added to an error.
  */
-export async function probePackager<T>(platform: ProbePlatform, arch: ProbeArch, probe: (ctx: ProbeContext) => Promise<T>): Promise<T> {
-  const { platform: target, packager: PlatformPackagerClass } = PLATFORMS[platform];
-  const scratch = mkdtempSync(join(tmpdir(), 'cwa-builder-probe-'));
+async function withBuilderLogCaptured<T>(work: (logged: () => string) => Promise<T>): Promise<T> {
   const logger = log as unknown as { stream: NodeJS.WritableStream };
   const original = logger.stream;
   let logged = '';
@@ -47,34 +47,57 @@ export async function probePackager<T>(platform: ProbePlatform, arch: ProbeArch,
       done();
     },
   });
-  let answered = false;
-  let answer: T | undefined;
   try {
-    const info = new Packager({
-      projectDir: PROJECT_ROOT,
-      // The `dir` target builds nothing of its own; the output folder is a scratch one.
-      targets: target.createTarget('dir', arch === 'x64' ? Arch.x64 : Arch.arm64),
-      config: { directories: { output: join(scratch, 'out') } },
-      platformPackagerFactory: (packagerInfo) => {
-        const helper = new PlatformPackagerClass(packagerInfo) as unknown as PlatformPackager<PlatformSpecificBuildOptions>;
-        Object.assign(helper, {
-          doPack: async (options: DoPackOptions<PlatformSpecificBuildOptions>) => {
-            answer = await probe({ info: packagerInfo, packager: helper, options, scratch });
-            answered = true;
-          },
-          packageInDistributableFormat: () => undefined,
-        });
-        return helper;
-      },
-    });
-    await info.build();
+    return await work(() => logged);
   } catch (err) {
-    (err as Error).message += `\nelectron-builder said:\n${logged}`;
+    if (err instanceof Error) err.message += `\nelectron-builder said:\n${logged}`;
     throw err;
   } finally {
     logger.stream = original;
+  }
+}
+
+/** electron-builder.yml as electron-builder's own loader reads it (its log kept out of the report). */
+export function loadBuilderConfig(projectDir: string = PROJECT_ROOT): Promise<Configuration> {
+  return withBuilderLogCaptured(() => getConfig(projectDir, null, null));
+}
+
+/**
+ * `probe`'s answer, computed inside electron-builder's packaging run for `platform` and `arch`
+ * at the point where it would pack. electron-builder's log is kept out of the test report and
+ * added to the error when the run fails.
+ */
+export async function probePackager<T>(platform: ProbePlatform, arch: ProbeArch, probe: (ctx: ProbeContext) => Promise<T>): Promise<T> {
+  const { platform: target, packager: PlatformPackagerClass } = PLATFORMS[platform];
+  const scratch = mkdtempSync(join(tmpdir(), 'cwa-builder-probe-'));
+  let answered = false;
+  let answer: T | undefined;
+  let logged = (): string => '';
+  try {
+    await withBuilderLogCaptured(async (log) => {
+      logged = log;
+      const info = new Packager({
+        projectDir: PROJECT_ROOT,
+        // The `dir` target builds nothing of its own; the output folder is a scratch one.
+        targets: target.createTarget('dir', arch === 'x64' ? Arch.x64 : Arch.arm64),
+        config: { directories: { output: join(scratch, 'out') } },
+        platformPackagerFactory: (packagerInfo) => {
+          const helper = new PlatformPackagerClass(packagerInfo) as unknown as PlatformPackager<PlatformSpecificBuildOptions>;
+          Object.assign(helper, {
+            doPack: async (options: DoPackOptions<PlatformSpecificBuildOptions>) => {
+              answer = await probe({ info: packagerInfo, packager: helper, options, scratch });
+              answered = true;
+            },
+            packageInDistributableFormat: () => undefined,
+          });
+          return helper;
+        },
+      });
+      await info.build();
+    });
+  } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  if (!answered) throw new Error(`electron-builder never reached packing for ${platform} ${arch}:\n${logged}`);
+  if (!answered) throw new Error(`electron-builder never reached packing for ${platform} ${arch}:\n${logged()}`);
   return answer as T;
 }

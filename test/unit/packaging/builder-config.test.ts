@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { DebugLogger } from 'builder-util';
-import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config';
+import { validateConfiguration } from 'app-builder-lib/out/util/config/config';
+import { loadBuilderConfig } from '../../support/electron-builder-probe';
 
 const ROOT = resolve(__dirname, '../../../..');
 
@@ -15,7 +16,7 @@ const ROOT = resolve(__dirname, '../../../..');
 
 test('electron-builder accepts the configuration, and the fuses are flipped', async () => {
   // app-builder-lib is electron-builder's own library: the same loader and schema a packaging run uses.
-  const config = await getConfig(ROOT, null, null);
+  const config = await loadBuilderConfig(ROOT);
   await validateConfiguration(config, new DebugLogger(false));
   assert.equal(config.asar, true);
   assert.deepEqual(config.electronFuses, {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { getConfig } from 'app-builder-lib/out/util/config/config';
+import { loadBuilderConfig } from '../../support/electron-builder-probe';
 import { resolveFunction } from 'app-builder-lib/out/util/resolve';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -33,7 +33,7 @@ function xpath(file: string, expr: string): string {
 }
 
 test('the MSI project gets one machine-wide Run entry that starts the app under its supervisor', async () => {
-  const config = (await getConfig(ROOT, null, null)) as { msiProjectCreated?: string };
+  const config = (await loadBuilderConfig(ROOT)) as { msiProjectCreated?: string };
   assert.equal(typeof config.msiProjectCreated, 'string', 'electron-builder.yml names no msiProjectCreated hook');
   const hook = (await resolveFunction(undefined, config.msiProjectCreated, 'msiProjectCreated', ROOT)) as unknown as (path: string) => Promise<void>;
   assert.equal(typeof hook, 'function');

@@ -9,7 +9,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DebugLogger } from 'builder-util';
-import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/config/config';
+import { validateConfiguration } from 'app-builder-lib/out/util/config/config';
+import { loadBuilderConfig } from '../../support/electron-builder-probe';
 import type { Configuration } from 'electron-builder';
 import { SUPERVISE_FLAG } from '../../../main/platform/supervisor';
 
@@ -90,7 +91,7 @@ let linuxExecutable: string;
 let macExecutable: string;
 
 before(async () => {
-  config = await getConfig(root, null, null);
+  config = await loadBuilderConfig(root);
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
   const productName = config.productName;
   assert.ok(productName, 'electron-builder.yml sets productName');
