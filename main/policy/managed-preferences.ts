@@ -4,6 +4,7 @@
 // policy document itself, nested dictionaries per section (locations.ts).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { DOMParser } from '@xmldom/xmldom';
 import { parseBuffer } from 'bplist-parser';
 import { MAC_MANAGED_PREFERENCES, MAC_PREFERENCE_DOMAIN } from './locations';
 import { writableByOthers } from './policy-file';
@@ -12,10 +13,22 @@ import { SOURCE_LABELS, type PolicySource, type ReadRejection, type SourceReadin
 
 export class PlistError extends Error {}
 
-/** plist is an ES module only: loaded on first use (CommonJS cannot require it). */
+/**
+ * plist is an ES module only: loaded on first use (CommonJS cannot require it). The XML is
+ * checked first with the parser plist itself uses, reporting to us: plist's own parser
+ * would print each XML error of a damaged file to the console and carry on.
+ */
 async function parseXmlPlist(bytes: Buffer): Promise<unknown> {
+  const xml = bytes.toString('utf8');
+  const problems: string[] = [];
+  new DOMParser({
+    onError: (level, message) => {
+      if (level !== 'warning') problems.push(message.split('\n')[0]!.trim());
+    },
+  }).parseFromString(xml, 'text/xml');
+  if (problems.length > 0) throw new PlistError(`the XML is not well formed: ${problems[0]}`);
   const { parse } = await import('plist');
-  return parse(bytes.toString('utf8'));
+  return parse(xml);
 }
 
 /** The top-level value of a binary (bplist00) or XML property list. */
