@@ -35,10 +35,19 @@ export interface EffectiveSetting {
   /** The value in force, as the agent runs on it; undefined when nothing sets it and it has no default. */
   readonly value: unknown;
   readonly source: SettingSource;
-  /** The values of lower-precedence sources this one overrode. */
-  readonly overrode: readonly { readonly source: SourceName; readonly value: unknown }[];
+  /**
+   * The values of lower-precedence sources this one overrode; `invalid` says why one would
+   * be rejected if it applied (the source above it removed), with what to change.
+   */
+  readonly overrode: readonly OverriddenValue[];
   /** This setting's values that were rejected, from any source. */
   readonly rejected: readonly Rejection[];
+}
+
+export interface OverriddenValue {
+  readonly source: SourceName;
+  readonly value: unknown;
+  readonly invalid?: { readonly reason: string; readonly fix: string };
 }
 
 export interface EffectivePolicy {
@@ -236,11 +245,34 @@ function result(
       key: s.key,
       value: valueAt(policy, s.path),
       source: winner?.source ?? 'default',
-      overrode: all.slice(at + 1).map((c) => ({ source: c.source, value: c.value })),
+      overrode: all.slice(at + 1).map((c): OverriddenValue => {
+        const invalid = wouldBeRejected(s, c, document, candidates, chosen);
+        return invalid ? { source: c.source, value: c.value, invalid } : { source: c.source, value: c.value };
+      }),
       rejected: sorted.filter((r) => r.key === s.key),
     };
   });
   return { policy, document, settings, rejections: sorted };
+}
+
+/**
+ * Why an overridden value would be rejected if it applied: the policy in force with that
+ * value in its setting's place, judged as the merge judges (a rule between settings counts
+ * against it only where the merge would make it give way). Undefined when it would apply.
+ */
+function wouldBeRejected(
+  setting: PolicySetting,
+  candidate: Candidate,
+  document: Record<string, unknown>,
+  candidates: ReadonlyMap<string, readonly Candidate[]>,
+  chosen: ReadonlyMap<string, number>,
+): { reason: string; fix: string } | undefined {
+  const trial = structuredClone(document);
+  setValueAt(trial, setting.path, candidate.value);
+  const parsed = agentPolicySchema.safeParse(trial);
+  if (parsed.success) return undefined;
+  const current = (key: string): Candidate | undefined => (key === setting.key ? candidate : candidates.get(key)![chosen.get(key)!]);
+  return judge(parsed.error.issues, trial, current).get(setting.key);
 }
 
 function settingOrder(key: string): number {

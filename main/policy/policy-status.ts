@@ -61,7 +61,9 @@ export const policyStatusSchema = z.object({
       key: z.string(),
       value: z.unknown().optional(),
       source: settingSourceSchema,
-      overrode: z.array(z.object({ source: sourceNameSchema, value: z.unknown().optional() })),
+      overrode: z.array(
+        z.object({ source: sourceNameSchema, value: z.unknown().optional(), invalid: z.object({ reason: z.string(), fix: z.string() }).optional() }),
+      ),
       rejected: z.array(rejectionSchema),
     }),
   ),
@@ -86,13 +88,22 @@ export function sourceStateText(s: SourceState): string {
 export function settingNotes(s: EffectiveSetting): string {
   const notes = [
     ...s.rejected.map((r) => `rejected from ${sourceLabel(r.source)}: ${r.reason}`),
-    ...s.overrode.map((o) => `overrode ${sourceLabel(o.source)} ${valueText(o.value, 40)}`),
+    ...s.overrode.map(
+      (o) =>
+        `overrode ${sourceLabel(o.source)} ${valueText(o.value, 40)}` +
+        (o.invalid ? ` (invalid there, would be rejected if it applied: ${o.invalid.reason}; fix: ${o.invalid.fix})` : ''),
+    ),
   ];
   return notes.join('; ');
 }
 
+/** A value rejected, or an overridden one that would be: IT has something to change. */
+export function hasProblem(s: EffectiveSetting): boolean {
+  return s.rejected.length > 0 || s.overrode.some((o) => o.invalid !== undefined);
+}
+
 /** Settings with a problem first, then those a source sets, then (when asked) the defaults. */
 export function settingsInOrder(effective: readonly EffectiveSetting[], all: boolean): EffectiveSetting[] {
-  const rank = (s: EffectiveSetting) => (s.rejected.length > 0 ? 0 : s.source !== 'default' ? 1 : 2);
+  const rank = (s: EffectiveSetting) => (hasProblem(s) ? 0 : s.source !== 'default' ? 1 : 2);
   return effective.filter((s) => all || rank(s) < 2).sort((a, b) => rank(a) - rank(b));
 }

@@ -102,7 +102,9 @@ export function policyView(p: AgentStatus['policy']): PolicyView {
   }
   for (const e of settingsInOrder(p.effective, false)) {
     if (e.source === 'default') continue;
-    rows.push({ setting: e.key, value: valueText(e.value), source: sourceLabel(e.source), note: settingNotes({ ...e, rejected: [] }), problem: false });
+    // An overridden value that would be rejected if it applied is flagged: IT should fix it before removing what overrides it.
+    const latent = e.overrode.some((o) => o.invalid !== undefined);
+    rows.push({ setting: e.key, value: valueText(e.value), source: sourceLabel(e.source), note: settingNotes({ ...e, rejected: [] }), problem: latent });
   }
   const set = p.effective.filter((e) => e.source !== 'default').length;
   const summary =

@@ -174,6 +174,45 @@ describe('mergePolicy: rejected values fall back', () => {
   });
 });
 
+describe('mergePolicy: overridden values are judged too', () => {
+  it('says why an overridden value would be rejected if the source above it went away, and leaves valid ones alone', () => {
+    const r = mergePolicy([
+      input('group-policy', { session: { lockAfterSeconds: 120, strongFactor: 'pin' }, forwarding: { batch: { maxEvents: 101 } } }),
+      input('installer', { session: { strongFactor: 'fido2' } }),
+      input('machine-file', { session: { lockAfterSeconds: 99_999_999, strongFactor: 'sms' }, forwarding: { batch: { maxEvents: 0 } } }),
+    ]);
+    assert.deepEqual(r.rejections, [], 'nothing in force was rejected');
+    const batch = setting(r, 'forwarding.batch.maxEvents');
+    assert.deepEqual([batch.value, batch.source], [101, 'group-policy']);
+    assert.match(batch.overrode[0]!.invalid?.reason ?? '', /Too small/);
+    assert.match(batch.overrode[0]!.invalid?.fix ?? '', /^use a whole number from 1/);
+    const lock = setting(r, 'session.lockAfterSeconds');
+    assert.deepEqual([lock.value, lock.source, lock.overrode[0]!.value], [120, 'group-policy', 99_999_999]);
+    assert.match(lock.overrode[0]!.invalid?.reason ?? '', /above the limit of 900 s/, 'a rule between settings counts too');
+    const factor = setting(r, 'session.strongFactor');
+    assert.deepEqual(
+      factor.overrode.map((o) => [o.source, o.value, o.invalid?.fix]),
+      [
+        ['installer', 'fido2', undefined],
+        ['machine-file', 'sms', 'use one of pin, fido2'],
+      ],
+    );
+  });
+
+  it('judges an overridden value against the settings in force, as the merge would', () => {
+    // The machine file's warning (200 s) is fine beside its own lock, but not beside Group
+    // Policy's 120 s lock, which is in force: it would give way if Group Policy's
+    // warning were removed.
+    const r = mergePolicy([
+      input('group-policy', { session: { lockAfterSeconds: 120, warnAfterSeconds: 60 } }),
+      input('machine-file', { session: { lockAfterSeconds: 600, warnAfterSeconds: 200 } }),
+    ]);
+    const warn = setting(r, 'session.warnAfterSeconds');
+    assert.match(warn.overrode[0]!.invalid?.reason ?? '', /must be less than lockAfterSeconds \(120 s\)/);
+    assert.equal(setting(r, 'session.lockAfterSeconds').overrode[0]!.invalid, undefined, '600 s would apply beside the 60 s warning');
+  });
+});
+
 describe('mergePolicy: keys that are no setting, and sections that are no object', () => {
   it('rejects unknown keys with a "did you mean" when a setting or section is close, and without one otherwise', () => {
     const r = mergePolicy([input('machine-file', { sesion: { tapOut: 'off' }, session: { lockAfterSecond: 120, tapOut: 'off' }, colour: 'blue' })]);
@@ -431,7 +470,11 @@ describe('mergePolicy: whatever comes in', () => {
         if (e.source !== 'default') assert.deepEqual(valueAt(r.document, path), offered[at]!.value, `${label}\n${e.key}`);
         else assert.equal(valueAt(r.document, path), undefined, `${label}\n${e.key}`);
         assert.deepEqual(e.rejected.map((x) => x.source), offered.slice(0, at).map((o) => o.source), `${label}\n${e.key}: every value above the winner was rejected`);
-        assert.deepEqual(e.overrode, offered.slice(at + 1), `${label}\n${e.key}`);
+        assert.deepEqual(
+          e.overrode.map(({ source, value }) => ({ source, value })),
+          offered.slice(at + 1),
+          `${label}\n${e.key}`,
+        );
       }
     }
   });
