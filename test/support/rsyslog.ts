@@ -240,6 +240,30 @@ export class Rsyslog {
     }
   }
 
+  /**
+   * Waits for the messages file to hold `n` lines, or for it to stop growing for `stallMs`
+   * (a forwarder that lost messages on the way): the count reached, and when it last grew
+   * (performance.now()). Throws only after `timeoutMs` in all, or if rsyslogd exited.
+   */
+  async waitForMessagesOrStall(n: number, opts: { stallMs: number; timeoutMs: number; pollMs: number }): Promise<{ count: number; lastGrowthAt: number }> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let count = this.messageCount();
+    let lastGrowthAt = performance.now();
+    while (count < n) {
+      if (Date.now() > deadline) throw new Error(`rsyslog wrote ${count} of ${n} messages within ${opts.timeoutMs} ms\n${this.internalLog()}`);
+      if (this.child.exitCode !== null) throw new Error(`rsyslogd exited with ${this.child.exitCode} while waiting for messages`);
+      await delay(opts.pollMs);
+      const now = this.messageCount();
+      if (now > count) {
+        count = now;
+        lastGrowthAt = performance.now();
+      } else if (performance.now() - lastGrowthAt > opts.stallMs) {
+        break;
+      }
+    }
+    return { count, lastGrowthAt };
+  }
+
   /** Resolves with rsyslog's internal log once `ready(log)` holds (e.g. a rejected TLS peer was logged). */
   async waitForInternal(ready: (log: string) => boolean, timeoutMs: number): Promise<string> {
     const deadline = Date.now() + timeoutMs;
