@@ -21,18 +21,9 @@ import { uniqueService } from '../../support/audit-fixture';
 import { Rsyslog } from '../../support/rsyslog';
 import { startReceiver } from '../../support/test-collector';
 import { seqOf, startTestFhirServer } from '../../support/test-fhir-server';
+import { until } from '../../support/until';
 
 const WORKSTATION = 'ws-lanes.clinic.example';
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** seq → hash of every message rsyslog stored, from the structured data the agent put in each. */
 function syslogChain(rsyslog: Rsyslog): Map<number, string> {
@@ -94,9 +85,9 @@ test('headless agent with HTTPS, syslog and FHIR in one policy: every event reac
     for (let i = 0; i < 20; i++) await agent.store.record({ action: 'session.lock', user: `nurse-${String(i).padStart(4, '0')}`, method: 'idle' });
     const head = agent.store.head().seq;
     await collector.waitFor((c) => c.stored >= head, 20_000);
-    await until('rsyslog to store every event', () => syslogChain(rsyslog).size >= head);
-    await until('the FHIR server to hold every event', () => fhir.resources().size >= head);
-    await until('both acknowledgements to reach the agent', () => agent!.status().audit.acknowledgedThrough >= head);
+    await until('rsyslog to store every event', () => syslogChain(rsyslog).size >= head, 20_000);
+    await until('the FHIR server to hold every event', () => fhir.resources().size >= head, 20_000);
+    await until('both acknowledgements to reach the agent', () => agent!.status().audit.acknowledgedThrough >= head, 20_000);
 
     const stored = agent.store.readAfter(0, head);
     assert.equal(stored.length, head);

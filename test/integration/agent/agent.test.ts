@@ -19,16 +19,7 @@ import { startStatusServer } from '../../../main/status/status-server';
 import { uniqueService } from '../../support/audit-fixture';
 import { TestPki } from '../../../collector/demo-pki';
 import { startReceiver } from '../../support/test-collector';
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from '../../support/until';
 
 test('headless agent: policy-driven forwarding to the verifying receiver, policy rejection, status socket, clean stop', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cwa-agent-'));

@@ -27,6 +27,7 @@ import { uniqueService } from '../../support/audit-fixture';
 import { readZip } from '../../support/bundle-zip';
 import { RealTimeIdleSource } from '../../support/real-time-idle';
 import { RecordingLockPresenter, RecordingOsSession } from '../../support/session-doubles';
+import { until } from '../../support/until';
 
 // Synthetic people and secrets, each distinctive enough that a hit is never chance.
 const ENROLLER = { id: 'enroller.marker', name: 'Zephyrine Quarrelwood', badge: '7318264950173', pin: '739158462093' };
@@ -71,16 +72,6 @@ function pemBody(pem: string, what: string): Marker[] {
 /** Every marker found in `text`, by what it is. */
 function leaksIn(where: string, text: string, markers: readonly Marker[]): string[] {
   return markers.filter((m) => text.includes(m.needle)).map((m) => `${m.what} in ${where}`);
-}
-
-async function until<T>(what: string, probe: () => T | null | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const screenOf = (reply: unknown): string => {

@@ -22,6 +22,7 @@ import { defaultPaths } from '../../../main/platform/paths';
 import { startStatusServer, type StatusServer } from '../../../main/status/status-server';
 import { uniqueService } from '../../support/audit-fixture';
 import { MemoryRegistry, writePolicyToRegistry } from '../../support/memory-registry';
+import { until } from '../../support/until';
 
 const run = promisify(execFile);
 const BIN = join(__dirname, '../../../main/cli/agentctl.js');
@@ -308,15 +309,6 @@ describe('agentctl policy show without an agent', () => {
     assert.equal(r.err, `agentctl: Cannot read agent status from ${join(dataDir, 'status.sock')}: the agent is not running (or runs with another data folder).`);
   });
 });
-
-/** Waits for a condition the agent reaches on its own (its registry poll). */
-async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The rows of the settings table (header first), cut at the header's column starts. */
 function tableCells(table: readonly string[]): string[][] {
