@@ -17,35 +17,28 @@ const allowSchema = z.object({
   allowed: z.array(z.strictObject({ check: z.string(), file: z.string(), reason: z.string().min(20) })),
 });
 
-/** One CSV row of electronegativity's report: issue, severity, confidence, filename, location, sample, description, url. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  const endField = (): void => {
-    row.push(field.trim());
-    field = '';
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') endField();
-    else if (c === '\n') {
-      endField();
-      rows.push(row);
-      row = [];
-    } else if (c !== '\r') field += c;
-  }
-  if (field.trim() || row.length) rows.push([...row, field.trim()]);
-  return rows;
-}
+/**
+ * The report as SARIF: electronegativity writes its CSV report with two concurrent async
+ * writes (the header truncating, the rows appending), which now and then lose rows; the
+ * SARIF report is one write.
+ */
+const sarifSchema = z.object({
+  runs: z
+    .array(
+      z.object({
+        results: z.array(
+          z.object({
+            ruleId: z.string(),
+            message: z.object({ text: z.string() }),
+            locations: z
+              .array(z.object({ physicalLocation: z.object({ artifactLocation: z.object({ uri: z.string() }), region: z.object({ startLine: z.number(), startColumn: z.number() }) }) }))
+              .min(1),
+          }),
+        ),
+      }),
+    )
+    .length(1),
+});
 
 test('electronegativity: every finding over main/, preload/ and renderer/ is allow-listed with a reason', { timeout: 180_000 }, async () => {
   const allow = allowSchema.parse(JSON.parse(readFileSync(ALLOW_FILE, 'utf8')));
@@ -55,16 +48,21 @@ test('electronegativity: every finding over main/, preload/ and renderer/ is all
     for (const dir of ['main', 'preload', 'renderer']) cpSync(join(ROOT, dir), join(app, dir), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(app, 'package.json'));
     const electron = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.electron!;
-    const report = join(work, 'report.csv');
+    const report = join(work, 'report.sarif');
     const cli = require.resolve('@doyensec/electronegativity/dist/index.js');
     await promisify(execFile)(
       process.execPath,
       [cli, '-i', app, '-r', '-v', 'false', '-e', electron.replace(/^[^\d]*/, ''), '-o', report],
       { cwd: work, timeout: 170_000, maxBuffer: 16 << 20 },
     );
-    const rows = parseCsv(readFileSync(report, 'utf8')).slice(1).filter((r) => r.length > 3);
-    const findings = rows
-      .map((r) => ({ check: r[0]!, file: r[3]!.replace(/\\/g, '/'), location: r[4]!, description: r[6]! }))
+    const results = sarifSchema.parse(JSON.parse(readFileSync(report, 'utf8'))).runs[0]!.results;
+    const findings = results
+      .map((r) => {
+        const { artifactLocation, region } = r.locations[0]!.physicalLocation;
+        // Findings about no file in particular (a global check) carry the URI file:///.
+        const file = artifactLocation.uri === 'file:///' ? 'N/A' : artifactLocation.uri.replace(/\\/g, '/');
+        return { check: r.ruleId, file, location: `${region.startLine}:${region.startColumn}`, description: r.message.text };
+      })
       .filter((f) => !(f.check in allow.ignoredChecks));
     const key = (f: { check: string; file: string }) => `${f.check} ${f.file}`;
     const allowed = new Set(allow.allowed.map(key));
