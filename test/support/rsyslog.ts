@@ -232,12 +232,7 @@ export class Rsyslog {
 
   /** Resolves once the messages file holds at least `n` lines; polls, bounded by `timeoutMs`. */
   async waitForMessages(n: number, timeoutMs: number, pollMs = 10): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.messageCount() < n) {
-      if (Date.now() > deadline) throw new Error(`rsyslog wrote ${this.messageCount()} of ${n} messages within ${timeoutMs} ms\n${this.internalLog()}`);
-      if (this.child.exitCode !== null) throw new Error(`rsyslogd exited with ${this.child.exitCode} while waiting for messages`);
-      await delay(pollMs);
-    }
+    await this.waitForMessagesOrStall(n, { stallMs: Infinity, timeoutMs, pollMs });
   }
 
   /**

@@ -9,3 +9,16 @@ export async function until<T>(what: string, probe: () => T | null | undefined |
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
+
+/** Resolves once `predicate` holds, checked now and at each change `source` announces (a Forwarder). */
+export function untilChanged(source: { onChange(listener: () => void): { dispose(): void } }, predicate: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!predicate()) return;
+      sub.dispose();
+      resolve();
+    };
+    const sub = source.onChange(check);
+    check();
+  });
+}

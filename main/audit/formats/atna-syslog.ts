@@ -12,7 +12,6 @@ import {
   SyslogFormatError,
   formatHeader,
   headerField,
-  type SyslogHeader,
 } from './rfc5424';
 
 export interface AtnaSyslogOptions extends AtnaSource {
@@ -25,19 +24,6 @@ export interface AtnaSyslogOptions extends AtnaSource {
 /** Notice (5) for ordinary events, warning (4) for failures and urgent alerts (break-glass, lockout, alarms). */
 export function severityFor(event: Pick<AuditEvent, 'action' | 'outcome'>): number {
   return event.outcome !== 0 || catalogEntry(event.action).urgent ? SEVERITY_WARNING : SEVERITY_NOTICE;
-}
-
-export function atnaSyslogHeader(event: AuditEvent, hash: string, options: AtnaSyslogOptions): SyslogHeader {
-  return {
-    facility: FACILITY_AUTHPRIV,
-    severity: severityFor(event),
-    timestamp: event.time,
-    hostname: options.hostname !== undefined && options.hostname !== '' ? options.hostname : event.device,
-    appName: options.appName,
-    procId: options.processId !== undefined ? String(options.processId) : '-',
-    msgId: ATNA_MSGID,
-    structuredData: [{ id: CWA_SD_ID, params: [['seq', String(event.seq)], ['id', event.id], ['hash', hash]] }],
-  };
 }
 
 /** The SYSLOG-MSG bytes for one sealed event (not framed). Throws if the body is not a valid event. */

@@ -76,11 +76,6 @@ export function formatSyslogMessage(h: SyslogHeader, msg: string): Buffer {
   return encodeSyslogMessage(formatHeader(h), msg, false);
 }
 
-/** Bytes of a formatted header plus the BOM: what a body may not use of a message size budget. */
-export function headerBytes(header: SyslogHeader | string): number {
-  return Buffer.byteLength(typeof header === 'string' ? header : formatHeader(header), 'utf8') + BOM.length;
-}
-
 /**
  * Encodes `formatHeader(...)` output and MSG into one buffer, optionally already framed
  * for RFC 5425, with a single allocation (this runs once per forwarded event).

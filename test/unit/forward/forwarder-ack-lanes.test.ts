@@ -8,6 +8,7 @@ import type { AuditStore } from '../../../main/audit/store';
 import { Forwarder } from '../../../main/forward/forwarder';
 import { TransportError, type SendOutcome, type SealedTransport } from '../../../main/forward/transport';
 import { openTestStore, type TestStore } from '../../support/audit-fixture';
+import { untilChanged } from '../../support/until';
 
 class LaneDouble implements SealedTransport {
   readonly carriesSignatures = true;
@@ -39,17 +40,6 @@ after(() => t.cleanup());
 
 const POLICY = { batch: { maxEvents: 10, maxBytes: 1024 * 1024, lingerMs: 0 }, backoff: { initialMs: 20, maxMs: 40 } };
 
-function until(f: Forwarder, predicate: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (!predicate()) return;
-      sub.dispose();
-      resolve();
-    };
-    const sub = f.onChange(check);
-    check();
-  });
-}
 
 test('the store acknowledges only what every acknowledging upstream holds; each lane resumes from its own position', async () => {
   await Promise.all(Array.from({ length: 30 }, (_, i) => store.record({ action: 'session.lock', user: `nurse-${String(i).padStart(4, '0')}`, method: 'idle' })));
@@ -58,7 +48,7 @@ test('the store acknowledges only what every acknowledging upstream holds; each 
   fhir.limit = 12;
   const f = new Forwarder({ store, transports: [https, fhir], policy: POLICY });
   f.start();
-  await until(f, () => {
+  await untilChanged(f, () => {
     const s = f.status();
     return s.lanes[0]!.position === 30 && s.lanes[1]!.position === 12 && s.lanes[1]!.consecutiveFailures >= 2;
   });
@@ -75,7 +65,7 @@ test('the store acknowledges only what every acknowledging upstream holds; each 
   const fhir2 = new LaneDouble('fhir');
   const g = new Forwarder({ store, transports: [https2, fhir2], policy: POLICY });
   g.start();
-  await until(g, () => g.status().lanes[1]!.position === 30);
+  await untilChanged(g, () => g.status().lanes[1]!.position === 30);
   await g.stop();
   assert.deepEqual(https2.sent, []);
   assert.equal(fhir2.sent[0], 13);

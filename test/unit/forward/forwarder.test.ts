@@ -9,6 +9,7 @@ import type { AuditStore } from '../../../main/audit/store';
 import { Forwarder, type ForwarderOptions } from '../../../main/forward/forwarder';
 import { TransportError, type SendOutcome, type ChainedTransport, type SealedTransport, type Transport } from '../../../main/forward/transport';
 import { openTestStore, type TestStore } from '../../support/audit-fixture';
+import { untilChanged } from '../../support/until';
 
 type Responder = (batch: readonly SealedEvent[], call: number) => SendOutcome | Promise<SendOutcome>;
 const ackAll: Responder = (batch) => ({ kind: 'acknowledged', acceptedThrough: batch[batch.length - 1]!.seq });
@@ -60,23 +61,12 @@ function forwarder(transport: Transport | Transport[], opts: Partial<ForwarderOp
   return new Forwarder({ store, transports: Array.isArray(transport) ? transport : [transport], policy: POLICY, ...opts });
 }
 
-function until(f: Forwarder, predicate: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (!predicate()) return;
-      sub.dispose();
-      resolve();
-    };
-    const sub = f.onChange(check);
-    check();
-  });
-}
 
 /** Leaves the store fully acknowledged for the next test. */
 async function settle(): Promise<void> {
   const f = forwarder(new ScriptedTransport());
   f.start();
-  await until(f, () => f.status().queueDepth === 0);
+  await untilChanged(f, () => f.status().queueDepth === 0);
   await f.stop();
 }
 
@@ -89,7 +79,7 @@ test('sends in seq order in batches bounded by count, and advances only as far a
   const tr = new ScriptedTransport((batch, call) => (call === 0 ? { kind: 'acknowledged', acceptedThrough: base + 5 } : ackAll(batch, call)));
   const f = forwarder(tr);
   f.start();
-  await until(f, () => store.acknowledgedThrough() === base + 25);
+  await untilChanged(f, () => store.acknowledgedThrough() === base + 25);
   await f.stop();
   assert.deepEqual(tr.calls.map(seqs), [range(base + 1, base + 10), range(base + 6, base + 15), range(base + 16, base + 25)]);
   assert.equal(tr.closed, true, 'stop() closes the transport it owns');
@@ -102,7 +92,7 @@ test('batches are bounded by bytes too', async () => {
   const tr = new ScriptedTransport();
   const f = forwarder(tr, { policy: { ...POLICY, batch: { ...POLICY.batch, maxBytes: bodyBytes * 2 + 10 } } });
   f.start();
-  await until(f, () => store.acknowledgedThrough() === base + 6);
+  await untilChanged(f, () => store.acknowledgedThrough() === base + 6);
   await f.stop();
   assert.ok(tr.calls.every((b) => b.length <= 2), `batch sizes ${tr.calls.map((b) => b.length).join(',')}`);
   assert.deepEqual(tr.calls.flatMap(seqs), range(base + 1, base + 6));
@@ -114,7 +104,7 @@ test('an acknowledgement beyond the batch is not trusted past what was sent', as
   const tr = new ScriptedTransport((batch) => ({ kind: 'acknowledged', acceptedThrough: batch[batch.length - 1]!.seq + 1000 }));
   const f = forwarder(tr);
   f.start();
-  await until(f, () => f.status().queueDepth === 0);
+  await untilChanged(f, () => f.status().queueDepth === 0);
   await f.stop();
   assert.equal(store.acknowledgedThrough(), base + 3);
 });
@@ -132,7 +122,7 @@ test('failures back off exponentially with full jitter up to the cap, and status
     if (s.lanes[0]!.state === 'backoff' && backoffs.length < s.lanes[0]!.consecutiveFailures) backoffs.push(s.backoffMs);
   });
   f.start();
-  await until(f, () => f.status().queueDepth === 0);
+  await untilChanged(f, () => f.status().queueDepth === 0);
   sub.dispose();
   const s = f.status();
   await f.stop();
@@ -154,7 +144,7 @@ test('an urgent event ends the backoff wait at once (still in seq order); a rout
   });
   const f = forwarder(tr, { policy: { ...POLICY, backoff: { initialMs: 60_000, maxMs: 60_000 } }, random: () => 0.99 });
   f.start();
-  await until(f, () => f.status().lanes[0]!.state === 'backoff');
+  await untilChanged(f, () => f.status().lanes[0]!.state === 'backoff');
   assert.ok(f.status().backoffMs > 50_000);
   fail = false;
 
@@ -167,7 +157,7 @@ test('an urgent event ends the backoff wait at once (still in seq order); a rout
   const batch = await next;
   assert.deepEqual(seqs(batch), range(base + 1, base + 3), 'the urgent event goes with those before it, in order');
   assert.equal(parseEventBody(batch[2]!.body).action, 'auth.lockout');
-  await until(f, () => f.status().queueDepth === 0);
+  await untilChanged(f, () => f.status().queueDepth === 0);
   await f.stop();
 });
 
@@ -180,13 +170,13 @@ test('nudge() (network change, resume) retries at once', async () => {
   });
   const f = forwarder(tr, { policy: { ...POLICY, backoff: { initialMs: 60_000, maxMs: 60_000 } }, random: () => 0.99 });
   f.start();
-  await until(f, () => f.status().lanes[0]!.state === 'backoff');
+  await untilChanged(f, () => f.status().lanes[0]!.state === 'backoff');
   assert.equal(f.status().lastError?.kind, 'dns');
   fail = false;
   const next = tr.nextSend();
   f.nudge();
   await next;
-  await until(f, () => f.status().queueDepth === 0);
+  await untilChanged(f, () => f.status().queueDepth === 0);
   await f.stop();
 });
 
@@ -216,7 +206,7 @@ test('409 with a position the device still holds: acknowledged through it (a los
   const tr = new ScriptedTransport((batch, call) => (call === 0 ? { kind: 'resync', lastSeq: base + 4, lastHash: hash4 } : ackAll(batch, call)));
   const f = forwarder(tr);
   f.start();
-  await until(f, () => f.status().queueDepth === 0);
+  await untilChanged(f, () => f.status().queueDepth === 0);
   await f.stop();
   assert.equal(tr.calls[1]![0]!.seq, base + 5);
 });
@@ -233,7 +223,7 @@ test('409 below the ack watermark: resend from there, the watermark never moves 
   });
   const f = forwarder(tr);
   f.start();
-  await until(f, () => f.status().queueDepth === 0 && f.status().lanes[0]!.position === store.head().seq);
+  await untilChanged(f, () => f.status().queueDepth === 0 && f.status().lanes[0]!.position === store.head().seq);
   await f.stop();
   assert.equal(tr.calls[1]![0]!.seq, back + 1);
   assert.ok(watermarks.every((w) => w >= acked), `watermarks ${watermarks.join(',')}`);
@@ -251,7 +241,7 @@ for (const c of [
     const tr = new ScriptedTransport(() => c.resync());
     const f = forwarder(tr, { policy: { ...POLICY, backoff: { initialMs: 10, maxMs: 20 } } });
     f.start();
-    await until(f, () => tr.calls.length >= 4);
+    await untilChanged(f, () => tr.calls.length >= 4);
     await f.stop();
     const s = f.status();
     assert.equal(s.continuityAlarm?.reason, c.reason);
@@ -272,7 +262,7 @@ test('a lane without acknowledgement (syslog) moves its cursor but never frees a
   const tr = new ScriptedTransport((batch) => ({ kind: 'delivered', through: batch[batch.length - 1]!.seq }), 'syslog-unit', false);
   const f = forwarder(tr);
   f.start();
-  await until(f, () => store.cursor('syslog-unit') === store.head().seq);
+  await untilChanged(f, () => store.cursor('syslog-unit') === store.head().seq);
   const s = f.status();
   await f.stop();
   assert.equal(s.deliveryConfirmed, false);
@@ -296,7 +286,7 @@ test('a lane whose messages carry no signatures (syslog) is given its events wit
   };
   const f = forwarder(lane);
   f.start();
-  await until(f, () => store.cursor('chained-unit') === store.head().seq);
+  await untilChanged(f, () => store.cursor('chained-unit') === store.head().seq);
   await f.stop();
   const stored = store.readAfter(from, 3);
   assert.equal(stored.length, 3);
@@ -311,7 +301,7 @@ test("with syslog alone and the 'after-delivery' retention rule, delivery starts
   const tr = new ScriptedTransport((batch) => ({ kind: 'delivered', through: batch[batch.length - 1]!.seq }), 'syslog-unit-2', false);
   const f = forwarder(tr, { unacknowledgedRetention: 'after-delivery' });
   f.start();
-  await until(f, () => store.acknowledgedThrough() === store.head().seq);
+  await untilChanged(f, () => store.acknowledgedThrough() === store.head().seq);
   await f.stop();
 });
 
@@ -324,7 +314,7 @@ test('with both lanes, the acknowledging one governs status and retention', asyn
   const syslog = new ScriptedTransport((batch) => ({ kind: 'delivered', through: batch[batch.length - 1]!.seq }), 'syslog-unit-3', false);
   const f = forwarder([https, syslog], { unacknowledgedRetention: 'after-delivery', policy: { ...POLICY, backoff: { initialMs: 10, maxMs: 20 } } });
   f.start();
-  await until(f, () => store.cursor('syslog-unit-3') === store.head().seq && https.calls.length >= 2);
+  await untilChanged(f, () => store.cursor('syslog-unit-3') === store.head().seq && https.calls.length >= 2);
   const s = f.status();
   await f.stop();
   assert.equal(s.deliveryConfirmed, true);
@@ -359,7 +349,7 @@ test('a failing audit store (e.g. a full disk on acknowledge) backs the lane off
     if (e) kinds.push(e.kind);
   });
   f.start();
-  await until(f, () => store.acknowledgedThrough() === base + 4);
+  await untilChanged(f, () => store.acknowledgedThrough() === base + 4);
   await f.stop();
   assert.ok(kinds.includes('store'), `errors seen: ${kinds.join(',')}`);
   assert.ok(tr.calls.length >= 3, 'the batch was resent after each store failure');
@@ -372,7 +362,7 @@ test('a 409 naming a seq without its hash never frees rows: it raises a divergen
   const tr = new ScriptedTransport(() => ({ kind: 'resync', lastSeq: acked + 2, lastHash: null }));
   const f = forwarder(tr);
   f.start();
-  await until(f, () => f.status().continuityAlarm !== null);
+  await untilChanged(f, () => f.status().continuityAlarm !== null);
   await f.stop();
   assert.equal(f.status().continuityAlarm?.reason, 'diverged');
   assert.equal(store.acknowledgedThrough(), acked, 'nothing was acknowledged on the upstream word alone');
@@ -385,7 +375,7 @@ test('an unacknowledged lane behind purged rows raises a purged-continuity alarm
   // Rows acknowledged by HTTPS and past retention are purged while syslog is behind.
   const https = forwarder(new ScriptedTransport());
   https.start();
-  await until(https, () => https.status().queueDepth === 0);
+  await untilChanged(https, () => https.status().queueDepth === 0);
   await https.stop();
   store.purge({ retentionMs: -1 });
   assert.ok(store.anchor().seq > 0);
@@ -393,7 +383,7 @@ test('an unacknowledged lane behind purged rows raises a purged-continuity alarm
   const syslog = new ScriptedTransport((batch) => ({ kind: 'delivered', through: batch[batch.length - 1]!.seq }), 'syslog', false);
   const f = forwarder(syslog);
   f.start();
-  await until(f, () => store.cursor('syslog') > recordedBefore);
+  await untilChanged(f, () => store.cursor('syslog') > recordedBefore);
   await f.stop();
   const alarms = store.readAfter(recordedBefore, 100).map((e) => parseEventBody(e.body)).filter((e) => e.action === 'audit.continuity_alarm');
   assert.equal(alarms.length, 1);
