@@ -10,6 +10,7 @@ import dbus, { type MessageBus } from 'dbus-next';
 import { systemClock } from '../../../main/platform/clock';
 import { DbusIdleSource, type DbusIdleSourceOptions } from '../../../main/platform/dbus-idle-source';
 import type { PowerEvent } from '../../../main/session/ports';
+import { Awaitable } from '../../support/awaitable';
 
 const POLL_MS = 50;
 /** How far behind the truth a reading may lag: one poll plus room for a loaded machine. */
@@ -24,33 +25,6 @@ const LOGIN1 = { name: 'org.freedesktop.login1', path: '/org/freedesktop/login1'
 const missingDaemon = spawnSync('dbus-daemon', ['--version']).error ? 'dbus-daemon is not on PATH (apt-get install dbus)' : null;
 
 type DbusInterface = InstanceType<typeof dbus.interface.Interface>;
-
-/** Items that tests await as they arrive. */
-class Log<T> {
-  readonly items: T[] = [];
-  private waiters: { readonly match: (item: T) => boolean; readonly resolve: (item: T) => void }[] = [];
-  readonly push = (item: T): void => {
-    this.items.push(item);
-    const ready = this.waiters.filter((w) => w.match(item));
-    this.waiters = this.waiters.filter((w) => !w.match(item));
-    for (const w of ready) w.resolve(item);
-  };
-  /** The first item, already here or still to come, that matches. */
-  find(match: (item: T) => boolean): Promise<T> {
-    const found = this.items.find(match);
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
-  }
-  /** Resolves once there are `count` items in all. */
-  async reach(count: number): Promise<readonly T[]> {
-    while (this.items.length < count) await new Promise<T>((resolve) => this.waiters.push({ match: () => true, resolve }));
-    return this.items;
-  }
-  /** Resolves once `n` more items have arrived. */
-  more(n: number): Promise<readonly T[]> {
-    return this.reach(this.items.length + n);
-  }
-}
 
 /** Idle time as an OS measures it: time since the last input, on this process's monotonic clock. */
 class InputClock {
@@ -67,7 +41,7 @@ class InputClock {
 }
 
 class FakeMutter extends dbus.interface.Interface {
-  readonly calls = new Log<number>();
+  readonly calls = new Awaitable<number>();
   constructor(
     readonly user: InputClock,
     private readonly hang = false,
@@ -99,7 +73,7 @@ FakeScreenSaver.configureMembers({
 });
 
 class FakeLogindSession extends dbus.interface.Interface {
-  readonly reads = new Log<number>();
+  readonly reads = new Awaitable<number>();
   idleHint = false;
   idleSinceUs = 0n;
   lockedHint = false;
@@ -252,8 +226,8 @@ describe('DbusIdleSource against real dbus-daemons', { skip: missingDaemon ?? fa
   }
 
   async function startSource(buses: TestBuses, overrides: Partial<DbusIdleSourceOptions> = {}) {
-    const problems = new Log<string>();
-    const events = new Log<PowerEvent>();
+    const problems = new Awaitable<string>();
+    const events = new Awaitable<PowerEvent>();
     const source = new DbusIdleSource({
       sessionBusAddress: buses.session,
       systemBusAddress: buses.system,

@@ -20,6 +20,7 @@ import {
   type SupervisorLog,
   type SupervisorOptions,
 } from '../../../main/platform/supervisor';
+import { Awaitable } from '../../support/awaitable';
 
 /** Generous: a loaded two-core machine can take seconds to start a Node process. */
 const WAIT_MS = 30_000;
@@ -49,38 +50,6 @@ else if (step === 'hold') announce();
 else if (step === 'hold-ignoring-sigterm') { process.on('SIGTERM', () => undefined); announce(); }
 else { console.error('unknown step ' + step); process.exit(99); }
 `;
-
-/** Items that tests await as they arrive. */
-class Awaitable<T> {
-  readonly items: T[] = [];
-  private waiters: { readonly match: (item: T) => boolean; readonly resolve: (item: T) => void }[] = [];
-  readonly push = (item: T): void => {
-    this.items.push(item);
-    const ready = this.waiters.filter((w) => w.match(item));
-    this.waiters = this.waiters.filter((w) => !w.match(item));
-    for (const w of ready) w.resolve(item);
-  };
-  /** The `nth` (1-based) item that matches, already here or still to come. */
-  nth(n: number, match: (item: T) => boolean, what: string): Promise<T> {
-    const nthMatch = (): T | undefined => this.items.filter(match)[n - 1];
-    const found = nthMatch();
-    if (found !== undefined) return Promise.resolve(found);
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`));
-      }, WAIT_MS);
-      const waiter = {
-        match: () => nthMatch() !== undefined,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve(nthMatch()!);
-        },
-      };
-      this.waiters.push(waiter);
-    });
-  }
-}
 
 type Ready = { readonly run: number; readonly pid: number };
 
@@ -140,7 +109,7 @@ function supervise(plan: string, overrides: Partial<SupervisorOptions> = {}) {
   const ofType = <K extends SupervisorEvent['type']>(type: K): Extract<SupervisorEvent, { type: K }>[] =>
     events.items.filter((e): e is Extract<SupervisorEvent, { type: K }> => e.type === type);
   const nth = <K extends SupervisorEvent['type']>(n: number, type: K): Promise<Extract<SupervisorEvent, { type: K }>> =>
-    events.nth(n, (e) => e.type === type, `${type} #${n}`) as Promise<Extract<SupervisorEvent, { type: K }>>;
+    events.nth(n, (e) => e.type === type, `${type} #${n}`, WAIT_MS) as Promise<Extract<SupervisorEvent, { type: K }>>;
   const ended = () => within(supervisor.ended, 'the end of supervision');
   const stop = (signal?: NodeJS.Signals) => within(supervisor.stop(signal), 'stop()');
   return { supervisor, events, runs, ofType, nth, ended, stop };
@@ -219,7 +188,7 @@ describe('Supervisor', { skip: process.platform === 'win32' ? 'POSIX signals: th
   it('restarts a child killed by a signal it did not send (SIGKILL from outside)', TEST, async () => {
     const { supervisor, nth, ofType, stop } = supervise('hold');
     supervisor.start();
-    const first = await ready.nth(1, (r) => r.pid === supervisor.pid, 'run 1 ready');
+    const first = await ready.nth(1, (r) => r.pid === supervisor.pid, 'run 1 ready', WAIT_MS);
     process.kill(first.pid, 'SIGKILL');
     const exited = await nth(1, 'exited');
     assert.deepEqual([exited.pid, exited.code, exited.signal, exited.outcome], [first.pid, null, 'SIGKILL', 'crashed']);
@@ -234,7 +203,7 @@ describe('Supervisor', { skip: process.platform === 'win32' ? 'POSIX signals: th
   it('stop() terminates a running child with SIGTERM, resolves when it is gone, and no restart follows', TEST, async () => {
     const { supervisor, runs, ofType, stop } = supervise('hold');
     supervisor.start();
-    const child = await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready');
+    const child = await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready', WAIT_MS);
     const end = await stop();
     assert.deepEqual(end, { reason: 'stopped', restarts: 0 });
     assert.ok(isGone(child.pid), 'the child has exited by the time stop() resolves');
@@ -249,7 +218,7 @@ describe('Supervisor', { skip: process.platform === 'win32' ? 'POSIX signals: th
   it('stop() SIGKILLs a child that ignores SIGTERM once the grace period is over', TEST, async () => {
     const { supervisor, runs, ofType, stop } = supervise('hold-ignoring-sigterm', { stopGraceMs: 500 });
     supervisor.start();
-    const child = await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready');
+    const child = await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready', WAIT_MS);
     const end = await stop();
     assert.equal(end.reason, 'stopped');
     assert.ok(isGone(child.pid));
@@ -262,7 +231,7 @@ describe('Supervisor', { skip: process.platform === 'win32' ? 'POSIX signals: th
   it('stop(SIGKILL) during a graceful stop kills the child at once, without waiting out the grace period', TEST, async () => {
     const { supervisor, ofType, stop } = supervise('hold-ignoring-sigterm', { stopGraceMs: 120_000 });
     supervisor.start();
-    const child = await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready');
+    const child = await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready', WAIT_MS);
     const graceful = supervisor.stop();
     assert.deepEqual(await stop('SIGKILL'), { reason: 'stopped', restarts: 0 });
     assert.deepEqual(await graceful, { reason: 'stopped', restarts: 0 });
@@ -306,7 +275,7 @@ describe('Supervisor', { skip: process.platform === 'win32' ? 'POSIX signals: th
     // The counter file and socket reach the child only through env; the plan only through args.
     const { supervisor, runs, stop } = supervise('hold');
     supervisor.start();
-    await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready');
+    await ready.nth(1, (r) => r.pid === supervisor.pid, 'child ready', WAIT_MS);
     assert.equal(runs(), 1);
     await stop();
   });
