@@ -43,6 +43,32 @@ test('appends are gap-free, hash-chained, signed, and concurrent ones share a co
   }
 });
 
+test('reads are bounded by count and by body bytes, across read chunks, always at least one row', async () => {
+  const t = await openTestStore('bounded-reads');
+  try {
+    // Bodies of different sizes, 300 of them (more than one read chunk).
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => t.store.record({ action: 'session.lock', user: `nurse-${String(i).padStart(4, '0')}`, method: 'idle', details: { reason: 'x'.repeat(i % 97) } })),
+    );
+    const all = t.store.readAfter(0, 1000);
+    assert.deepEqual(all.map((e) => e.seq), Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual(t.store.readChainedAfter(0, 1000).map((e) => [e.seq, e.body, e.hash]), all.map((e) => [e.seq, e.body, e.hash]));
+    assert.deepEqual(t.store.readAfter(17, 200).map((e) => e.seq), Array.from({ length: 200 }, (_, i) => i + 18));
+    assert.deepEqual(t.store.readAfter(290, 200).map((e) => e.seq), Array.from({ length: 10 }, (_, i) => i + 291));
+    assert.deepEqual(t.store.readAfter(300, 10), []);
+
+    // The byte bound: as many rows from seq 6 on as fit, here 200 (past the first read chunk).
+    const from = all.slice(5);
+    const bound = from.slice(0, 200).reduce((n, e) => n + e.body.length, 0) + Math.floor(from[200]!.body.length / 2);
+    for (const read of [t.store.readAfter(5, 1000, bound), t.store.readChainedAfter(5, 1000, bound)]) {
+      assert.deepEqual(read.map((e) => e.seq), from.slice(0, 200).map((e) => e.seq));
+    }
+    assert.deepEqual(t.store.readChainedAfter(5, 1000, 1).map((e) => e.seq), [6], 'a bound smaller than one body still reads that one');
+  } finally {
+    await t.cleanup();
+  }
+});
+
 test('events carry UUIDv7 ids, RFC 3339 UTC ms times from the wall clock, catalog outcomes and the device', async () => {
   let wall = Date.UTC(2026, 10, 22, 3, 4, 5, 678);
   const clock: Clock = { monotonicMs: () => 0, wallMs: () => wall++ };
