@@ -125,29 +125,48 @@ export default async function auditBench(emit: Emit): Promise<void> {
     await a.store.close();
 
     // --- concurrent ---------------------------------------------------------------
-    let t0: number;
-    const conN = 30_000;
+    // 64 appenders at once against the same sealing done in memory on one core (canonical
+    // JSON, chain hash, signature), in alternating rounds like the sequential figure.
+    const conN = 10_000;
     const identity = await loadDeviceIdentity(a.keyStore, { create: false, machineId: a.machineId });
-    const events = Array.from({ length: conN }, (_, i) => ({ v: 1, seq: i + 1, id: '0190a0b0-0000-7000-8000-000000000000', time: new Date().toISOString(), device: identity.deviceId, keyId: identity.keyId, action: 'session.lock', outcome: 0, user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 }, prevHash: '0'.repeat(64) }));
-    t0 = now();
-    let prev = '0'.repeat(64);
-    for (const e of events) {
-      const h = chainHash(prev, canonicalJson({ ...e, prevHash: prev }));
-      identity.sign(h);
-      prev = h.toString('hex');
-    }
-    const ceilingCon = conN / ((now() - t0) / 1000);
+    const events = Array.from({ length: conN }, (_, i) => ({ v: 1, seq: i + 1, id: '0190a0b0-0000-7000-8000-000000000000', time: new Date().toISOString(), device: identity.deviceId, keyId: identity.keyId, action: 'session.lock', outcome: 0, user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 } as Record<string, string | number>, prevHash: '0'.repeat(64) }));
+    const sealInMemory = (): number => {
+      const r0 = now();
+      let prev = '0'.repeat(64);
+      for (const e of events) {
+        const h = chainHash(prev, canonicalJson({ ...e, prevHash: prev }));
+        identity.sign(h);
+        prev = h.toString('hex');
+      }
+      return conN / ((now() - r0) / 1000);
+    };
     const b = await openBenchStore(dir, 'con');
-    t0 = now();
-    await fill(b.store, conN, 64);
-    const conRate = conN / ((now() - t0) / 1000);
-    emit(withRatio({ name: 'audit.append.concurrent', value: Math.round(conRate), unit: 'events/s', ceiling: Math.round(ceilingCon), target: 'ratio >= 0.6 (about 10,000 events/s)', appenders: 64, ceilingWhat: 'canonical JSON + SHA-256 chain + Ed25519 sign in memory, one core' }));
+    sealInMemory();
+    await fill(b.store, 2_000, 64);
+    const con = await alternatingRounds(5, sealInMemory, async () => {
+      const r0 = now();
+      await fill(b.store, conN, 64);
+      return conN / ((now() - r0) / 1000);
+    });
+    emit(
+      withRatio({
+        name: 'audit.append.concurrent',
+        value: Math.round(con.value),
+        unit: 'events/s',
+        ceiling: Math.round(con.ceiling),
+        target: 'ratio >= 0.6 (about 10,000 events/s)',
+        appenders: 64,
+        runs: con.runs.map(Math.round),
+        ceilingRuns: con.ceilingRuns.map(Math.round),
+        ceilingWhat: 'canonical JSON + SHA-256 chain + Ed25519 sign in memory, one core; medians of 5 alternating rounds of 10,000 events',
+      }),
+    );
     await b.store.close();
 
     // --- 1,000,000 events: build once, then RSS of a reader and verify of a 100k export ---
     const big = await openBenchStore(dir, 'big');
     const bigN = Number(process.env.CWA_BENCH_BIG ?? 1_000_000);
-    t0 = now();
+    const t0 = now();
     await fill(big.store, bigN, 2048);
     const fillRate = bigN / ((now() - t0) / 1000);
     emit({ name: 'audit.fill_1m', value: Math.round(fillRate), unit: 'events/s', events: bigN, appenders: 2048 });
