@@ -209,7 +209,9 @@ export interface ExportVerifyResult extends VerifyResult {
  */
 async function* lineBatches(path: string): AsyncGenerator<string[]> {
   let rest: Buffer | null = null;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+  // Chunks of 64 KB: a chunk's lines stay alive until the caller has walked them all, and
+  // what is alive when the young generation is collected gets copied.
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 })) {
     const buf: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
     const lines: string[] = [];
     let start = 0;
@@ -341,7 +343,9 @@ export async function verifyExport(path: string, opts: VerifyExportOptions = {})
         // A record that skipped ahead waits for the next line's verdict (gap or reordered): never passed on.
         if (verifier!.verifiedCount === verifiedBefore) continue;
         envelopes.update(envelopeLine(rec.seq, rec.prevHash, rec.hash, rec.keyId));
-        if (!signatures!.add({ seq: rec.seq, hash: rec.hash, sig: rec.sig, body })) break lines;
+        // The body waits for its signature only when someone will be given it: queued records
+        // outlive the garbage collector's young generation, and bodies are most of their bytes.
+        if (!signatures!.add({ seq: rec.seq, hash: rec.hash, sig: rec.sig, body: opts.onEvent ? body : undefined })) break lines;
         if (signatures!.backlogged) await signatures!.drain();
       }
     }
