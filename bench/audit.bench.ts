@@ -129,7 +129,7 @@ export default async function auditBench(emit: Emit): Promise<void> {
     // JSON, chain hash, signature), in alternating rounds like the sequential figure.
     const conN = 10_000;
     const identity = await loadDeviceIdentity(a.keyStore, { create: false, machineId: a.machineId });
-    const events = Array.from({ length: conN }, (_, i) => ({ v: 1, seq: i + 1, id: '0190a0b0-0000-7000-8000-000000000000', time: new Date().toISOString(), device: identity.deviceId, keyId: identity.keyId, action: 'session.lock', outcome: 0, user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 } as Record<string, string | number>, prevHash: '0'.repeat(64) }));
+    const events = Array.from({ length: conN }, (_, i) => ({ v: 1, seq: i + 1, id: '0190a0b0-0000-7000-8000-000000000000', time: new Date().toISOString(), device: identity.deviceId, keyId: identity.keyId, action: 'session.lock', outcome: 0, user: `nurse-${String(i % 10_000).padStart(4, '0')}`, method: 'idle', details: { reason: 'idle', idleSeconds: 300 }, prevHash: '0'.repeat(64) }));
     const sealInMemory = (): number => {
       const r0 = now();
       let prev = '0'.repeat(64);

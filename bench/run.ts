@@ -2,7 +2,7 @@
 // per line ({name, value, unit, ceiling?, ratio?}). Figures, not pass/fail.
 // Each module runs in a process of its own: no figure is measured on a heap, handles or
 // caches another bench left behind (a 100,000-event drain leaves about 150 MB of garbage,
-// collected whenever V8 decides: in the middle of the next bench's timed runs).
+// which V8 collects whenever it decides, possibly during the next bench's timed runs).
 // Usage: node dist/bench/run.js [substring-filter ...]
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';

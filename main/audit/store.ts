@@ -56,9 +56,6 @@ interface PendingAppend {
   readonly reject: (err: Error) => void;
 }
 
-/** An event row as read for forwarding and export: the hash already as hex (by SQLite, cheaper than a Buffer per row). */
-type EventRow = { seq: number; body: string; hash: string; sig: Buffer };
-
 /** Opens (or on first start creates) the key and the database; fails closed with a clear error. */
 async function loadKey(path: string, keyStore: KeyStore): Promise<string> {
   const stored = await keyStore.get(DB_KEY_ACCOUNT);
@@ -375,18 +372,18 @@ export class AuditStore implements AuditRecorder {
 
   /** Sealed events with seq > afterSeq, ascending; at most `limit` rows and about `maxBytes` of body (at least one row). */
   readAfter(afterSeq: number, limit: number, maxBytes = Infinity): SealedEvent[] {
-    return readBounded(this.stmts.readAfter, afterSeq, limit, maxBytes, (r) => toSealed({ seq: r[0] as number, body: r[1] as string, hash: r[2] as string, sig: r[3] as Buffer }));
+    return readBounded(this.stmts.readAfter, afterSeq, limit, maxBytes, sealedFromRow);
   }
 
   /** As readAfter, without the signatures: for a lane whose messages do not carry them (syslog). */
   readChainedAfter(afterSeq: number, limit: number, maxBytes = Infinity): ChainedEvent[] {
-    return readBounded(this.stmts.readChainedAfter, afterSeq, limit, maxBytes, (r) => ({ seq: r[0] as number, body: r[1] as string, hash: r[2] as string }));
+    return readBounded(this.stmts.readChainedAfter, afterSeq, limit, maxBytes, chainedFromRow);
   }
 
   /** Streams every stored row in seq order (for verify and export) without loading them all. */
   *iterate(fromSeq = 0): Generator<SealedEvent> {
-    const stmt = this.db.prepare<[number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq >= ? ORDER BY seq`);
-    for (const r of stmt.iterate(fromSeq)) yield toSealed(r);
+    const stmt = this.db.prepare<[number], unknown[]>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq >= ? ORDER BY seq`).raw(true);
+    for (const r of stmt.iterate(fromSeq)) yield sealedFromRow(r);
   }
 
   /** Records an upstream's acknowledgement of everything through `throughSeq`. */
@@ -556,6 +553,12 @@ function readBounded<T extends { readonly seq: number; readonly body: string }>(
 }
 const READ_CHUNK = 128;
 
-function toSealed(r: EventRow): SealedEvent {
-  return { seq: r.seq, body: r.body, hash: r.hash, sig: r.sig.toString('base64') };
+/** A raw CHAINED_COLUMNS row. */
+function chainedFromRow(r: unknown[]): ChainedEvent {
+  return { seq: r[0] as number, body: r[1] as string, hash: r[2] as string };
+}
+
+/** A raw EVENT_COLUMNS row (CHAINED_COLUMNS, then the signature). */
+function sealedFromRow(r: unknown[]): SealedEvent {
+  return { seq: r[0] as number, body: r[1] as string, hash: r[2] as string, sig: (r[3] as Buffer).toString('base64') };
 }
