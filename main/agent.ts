@@ -109,6 +109,8 @@ export interface AgentStatus {
   readonly audit: AuditStoreStats & { readonly journalMode: string; readonly synchronous: number; readonly spool: SpoolStatus };
   /** Null when no upstream is configured in policy. */
   readonly forwarding: ForwarderStatus | null;
+  /** A new policy is in force and the upstreams are being restarted on it: `forwarding` is still the old one's. */
+  readonly upstreamsRestarting: boolean;
   readonly buffer: BufferStatus;
   readonly auth: AuthStatus;
   readonly lastErrors: readonly AgentError[];
@@ -138,6 +140,8 @@ export class Agent {
   private certificates: CertificateSummary[] = [];
   private readonly startedAt: string;
   private reconfiguring: Promise<void> = Promise.resolve();
+  /** Policy changes whose upstream restart has not finished. */
+  private pendingReconfigurations = 0;
   private stopping: Promise<void> | null = null;
   /** Policy changes before boot() finished are applied by boot() itself. */
   private booted = false;
@@ -393,50 +397,64 @@ export class Agent {
     if (!this.booted || this.stopping) return;
     this.opts.logger.info(`policy in force from ${snap.source} (${snap.hash ?? 'defaults'})`);
     void this.session?.updatePolicy(snap.policy.session);
+    this.pendingReconfigurations++;
     this.reconfiguring = this.reconfiguring
       .then(() => this.configureForwarding(snap.policy))
       .then(() => this.configureDirectorySync(snap.policy))
-      .catch((err: unknown) => this.noteError('forwarding', (err as Error).message));
+      .catch((err: unknown) => this.noteError('forwarding', (err as Error).message))
+      .finally(() => this.pendingReconfigurations--);
   }
 
+  /** The upstreams policy names; on a failure, any already built are closed and the error thrown. */
   private async buildTransports(policy: AgentPolicy): Promise<Transport[]> {
     const transports: Transport[] = [];
+    const certificates: CertificateSummary[] = [];
     const meta = this.store.deviceMeta();
-    const https = policy.forwarding.https;
-    this.certificates = [];
-    if (https) {
-      const creds = await loadTlsCredentials(https, this.opts.keyStore);
-      this.certificates.push(...summariseCredentials('https', creds));
-      transports.push(new HttpsTransport({ url: https.url, ...creds, servername: https.servername, requestTimeoutMs: https.requestTimeoutMs, device: meta.device, keyId: meta.keyId }));
+    try {
+      const https = policy.forwarding.https;
+      if (https) {
+        const creds = await loadTlsCredentials(https, this.opts.keyStore);
+        certificates.push(...summariseCredentials('https', creds));
+        transports.push(new HttpsTransport({ url: https.url, ...creds, servername: https.servername, requestTimeoutMs: https.requestTimeoutMs, device: meta.device, keyId: meta.keyId }));
+      }
+      const syslog = policy.syslog;
+      if (syslog) {
+        const creds = await loadTlsCredentials(syslog, this.opts.keyStore);
+        certificates.push(...summariseCredentials('syslog', creds));
+        transports.push(SyslogTlsTransport.fromPolicy(syslog, creds, { hostname: hostname(), processId: process.pid }));
+      }
+      const fhir = policy.fhir;
+      if (fhir) {
+        const creds = await loadTlsCredentials(fhir, this.opts.keyStore);
+        certificates.push(...summariseCredentials('fhir', creds));
+        transports.push(FhirTransport.fromPolicy(fhir, creds, { hostname: hostname(), processId: process.pid }));
+      }
+    } catch (err) {
+      await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
+      this.certificates = certificates;
+      throw err;
     }
-    const syslog = policy.syslog;
-    if (syslog) {
-      const creds = await loadTlsCredentials(syslog, this.opts.keyStore);
-      this.certificates.push(...summariseCredentials('syslog', creds));
-      transports.push(SyslogTlsTransport.fromPolicy(syslog, creds, { hostname: hostname(), processId: process.pid }));
-    }
-    const fhir = policy.fhir;
-    if (fhir) {
-      const creds = await loadTlsCredentials(fhir, this.opts.keyStore);
-      this.certificates.push(...summariseCredentials('fhir', creds));
-      transports.push(FhirTransport.fromPolicy(fhir, creds, { hostname: hostname(), processId: process.pid }));
-    }
+    this.certificates = certificates;
     return transports;
   }
 
   private async configureForwarding(policy: AgentPolicy): Promise<void> {
-    if (this.forwarder) {
-      await this.forwarder.stop();
-      this.forwarder = null;
-    }
-    this.bufferMonitor?.stop();
-    this.bufferMonitor = new BufferMonitor({ store: this.store, policy: policy.forwarding.buffer, clock: this.opts.clock });
-    this.bufferMonitor.start();
-    let transports: Transport[];
+    // The new upstreams are built before the old forwarder stops, and the old one stays in
+    // the status until it is replaced: status never says "none configured" mid-change.
+    let transports: Transport[] = [];
+    let problem: string | null = null;
     try {
       transports = await this.buildTransports(policy);
     } catch (err) {
-      this.noteError('forwarding', `upstreams not started: ${(err as Error).message}`);
+      problem = `upstreams not started: ${(err as Error).message}`;
+    }
+    if (this.forwarder) await this.forwarder.stop();
+    this.bufferMonitor?.stop();
+    this.bufferMonitor = new BufferMonitor({ store: this.store, policy: policy.forwarding.buffer, clock: this.opts.clock });
+    this.bufferMonitor.start();
+    this.forwarder = null;
+    if (problem) {
+      this.noteError('forwarding', problem);
       return;
     }
     if (transports.length === 0) {
@@ -481,6 +499,7 @@ export class Agent {
       certificates: this.certificates,
       audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
       forwarding: this.forwarder?.status() ?? null,
+      upstreamsRestarting: this.pendingReconfigurations > 0,
       buffer: this.bufferMonitor?.status() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
       auth: {
         directoryVersion: this.directoryInfo.version,

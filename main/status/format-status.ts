@@ -54,12 +54,11 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   );
   for (const c of s.certificates) lines.push(`cert     ${c.role}: ${c.subject}, ${c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft} days left`}`);
   lines.push(`buffer   ${s.audit.count} events stored, ${s.audit.unacknowledged} not yet acknowledged, oldest unacknowledged ${ago(s.audit.oldestUnackedTime, nowMs)}; ${(s.audit.databaseBytes / 1e6).toFixed(1)} MB`);
-  if (!f) lines.push('upstream none configured: events stay in the local buffer');
-  else {
-    for (const l of f.lanes) {
-      lines.push(`upstream ${l.name}: ${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
-        `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}`);
-    }
+  if (s.upstreamsRestarting) lines.push(`upstream restarting on the policy just loaded${f ? "; until it has, the lines below are the previous upstreams'" : ''}`);
+  else if (!f) lines.push('upstream none configured: events stay in the local buffer');
+  for (const l of f?.lanes ?? []) {
+    lines.push(`upstream ${l.name}: ${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
+      `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}`);
   }
   for (const e of s.lastErrors.slice(-5)) lines.push(`error    ${e.at} ${e.area}: ${e.message}`);
   return lines;

@@ -84,7 +84,10 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
       assert.equal(rejected.source, paths.policyFile);
       assert.equal(agent.policy().forwarding.batch.maxEvents, 500, 'the rejected value falls back to the default');
       // The valid settings changed (batch.lingerMs is gone), so the forwarder restarts with them.
-      await until('forwarding to run on the settings that were valid', () => agent!.status().forwarding);
+      await until('forwarding to run on the settings that were valid', () => {
+        const s = agent!.status();
+        return !s.upstreamsRestarting && s.forwarding;
+      });
       const afterReject = agent.store.head().seq;
       assert.equal(parseEventBody(agent.store.readAfter(afterReject - 1, 1)[0]!.body).action, 'policy.rejected');
       await receiver.waitFor((c) => c.stored >= afterReject, 15_000);
