@@ -29,7 +29,8 @@ export interface SyslogTlsTransportOptions {
   /**
    * How long a new connection waits after the handshake for the receiver to refuse our
    * certificate by closing, before the first write (see connection()). Default: twice the
-   * time the TCP + TLS handshake took (about two round trips), at least 50 ms, at most 2 s.
+   * time the TCP + TLS handshake took (about two round trips), at least 200 ms (a busy
+   * receiver answers late; connections are long-lived, so this is paid rarely), at most 2 s.
    */
   readonly handshakeSettleMs?: number;
   /** How long a batch may wait for the receiver to take the bytes before the connection is dropped. */
@@ -177,7 +178,7 @@ export class SyslogTlsTransport implements ChainedTransport {
           cleanup();
           this.adopt(socket);
           resolve(socket);
-        }, this.options.handshakeSettleMs ?? Math.min(2_000, Math.max(50, 2 * (performance.now() - started))));
+        }, this.options.handshakeSettleMs ?? Math.min(2_000, Math.max(200, 2 * (performance.now() - started))));
       };
       signal.addEventListener('abort', onAbort, { once: true });
       socket.once('error', onError);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { parseEventBody, type AuditEvent } from '../../main/audit/event';
 import { BrowserHarness, chromiumMissing } from '../support/browser-harness';
 import { OffsetClock } from '../support/fake-idle';
-import { auditText, DANA, PageDriver, SAM, seed } from '../support/lock-driver';
+import { auditText, DANA, eventually, PageDriver, SAM, seed } from '../support/lock-driver';
 
 const skip = chromiumMissing();
 
@@ -38,8 +38,11 @@ describe('lock page: PIN, lockout and tap-over', { skip: skip ?? false }, () => 
     assert.match(await d.text(), /Sam Okafor, your account is locked/);
     // Even the right PIN cannot be tried now: the badge alone is refused.
     await d.click('dismiss');
+    await d.waitFor('locked');
     await d.tap(SAM.badge);
     await d.waitFor('locked-out');
+    // The refusal is in the trail before the agent stops.
+    await eventually(() => events(h).some((e) => e.user === SAM.id && e.action === 'auth.badge.failure') || undefined, 'the refused badge in the trail');
 
     await h.stopAgent();
     await h.startAgent();
@@ -50,6 +53,7 @@ describe('lock page: PIN, lockout and tap-over', { skip: skip ?? false }, () => 
 
     clock.offsetMs += 10 * 60_000 + 1_000;
     await d.click('dismiss');
+    await d.waitFor('locked');
     await d.tap(SAM.badge);
     await d.waitFor('pin');
     assert.doesNotMatch(await d.text(), /tries left/);

@@ -191,7 +191,7 @@ export class Rsyslog {
     }
   }
 
-  /** The lines of the messages file (without the final newline). */
+  /** The complete lines of the messages file: a last line rsyslog is still writing (no newline yet) is left out. */
   messages(): string[] {
     let text: string;
     try {
@@ -199,7 +199,8 @@ export class Rsyslog {
     } catch {
       return [];
     }
-    return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+    const end = text.lastIndexOf('\n');
+    return end === -1 ? [] : text.slice(0, end).split('\n');
   }
 
   /** Lines in the messages file, counted incrementally (cheap enough to poll on 50 MB). */

@@ -13,6 +13,7 @@ import { verifyStore } from '../../../main/audit/verify-store';
 import { KeytarKeyStore } from '../../../main/platform/keystore';
 import { createAgentLogger } from '../../../main/platform/logger';
 import { defaultPaths } from '../../../main/platform/paths';
+import { until } from '../../support/until';
 import { uniqueService } from '../../support/audit-fixture';
 import { RealTimeIdleSource } from '../../support/real-time-idle';
 import { RecordingLockPresenter, RecordingOsSession } from '../../support/session-doubles';
@@ -36,8 +37,15 @@ test('agent with a session: starts locked, unlocks with badge + PIN, applies a n
     await agent.dispatch({ type: 'pin-ok', user: NURSE });
     assert.deepEqual([agent.status().session?.phase, agent.status().session?.owner], ['unlocked', NURSE]);
 
-    // IT shortens the lock; the running session picks it up.
-    writeFileSync(paths.policyFile, JSON.stringify({ session: { lockAfterSeconds: 1, warnAfterSeconds: 0.5 } }));
+    // IT shortens the lock; the running session picks it up. The nurse keeps working until
+    // it is in force (however long the reload takes here), then walks away.
+    const keepWorking = setInterval(() => idle.activity(), 100);
+    try {
+      writeFileSync(paths.policyFile, JSON.stringify({ session: { lockAfterSeconds: 3, warnAfterSeconds: 1.5 } }));
+      await until('the session to run on the new policy', () => (agent.status().session?.lockInSeconds ?? Infinity) <= 3);
+    } finally {
+      clearInterval(keepWorking);
+    }
     idle.activity();
     const lock = await presenter.next('showLock', 15_000);
     assert.equal(lock.reason, 'idle');

@@ -102,14 +102,14 @@ describe('help-desk commands on a workstation whose nurse was locked by idle', (
     env = { CWA_DATA_DIR: join(dir, 'data'), CWA_POLICY_FILE: join(dir, 'policy.json'), CWA_KEYCHAIN_SERVICE: service };
     paths = defaultPaths('linux', env);
     keyStore = new KeytarKeyStore(service);
-    writeFileSync(paths.policyFile, JSON.stringify({ session: { lockAfterSeconds: 1, warnAfterSeconds: 0.5 }, logging: { level: 'debug' } }));
+    writeFileSync(paths.policyFile, JSON.stringify({ session: { lockAfterSeconds: 2, warnAfterSeconds: 0.5 }, logging: { level: 'debug' } }));
     logger = createAgentLogger({ logDir: paths.logDir });
     const idle = new RealTimeIdleSource();
     agent = await Agent.start({ version: '0.1.0-test', paths, keyStore, logger, machineId: 'help-desk', session: { idle, presenter, os: new RecordingOsSession() } });
     const running = agent;
     status = await startStatusServer(paths.statusSocket, () => running.status());
     device = agent.status().deviceId;
-    // The nurse signs in with badge + PIN, walks away, and the screen locks after 1 s idle.
+    // The nurse signs in with badge + PIN, walks away, and the screen locks after 2 s idle (warned at 0.5 s).
     await agent.dispatch({ type: 'badge', user: NURSE });
     idle.activity();
     await agent.dispatch({ type: 'pin-ok', user: NURSE });
@@ -139,7 +139,7 @@ describe('help-desk commands on a workstation whose nurse was locked by idle', (
     it('answers "why did it lock?" from the audit buffer: the idle lock, its owner, the policy limit, while the agent runs', async () => {
       const r = await ctl(['why'], env, keyStore);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /^Last lock: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}nurse-0042's session locked after \d+ s without input \(policy: lock after 1 s idle\)\.\n/);
+      assert.match(r.out, /^Last lock: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}nurse-0042's session locked after \d+ s without input \(policy: lock after 2 s idle\)\.\n/);
       assert.match(r.out, new RegExp(`Last \\d+ session events on device ${device}, oldest first \\(times UTC[+-]\\d\\d:\\d\\d\\):`));
       const lines = r.out.split('\n');
       const order = [/The agent started/, /Locked at start-up/, /nurse-0042 unlocked with badge \+ PIN/, /Idle warning shown to nurse-0042/, /nurse-0042's session locked after/];
@@ -258,9 +258,9 @@ describe('help-desk commands on a workstation whose nurse was locked by idle', (
       assert.match(files.get('status.txt')!, new RegExp(`^device {3}${device}`, 'm'));
       assert.match(files.get('README.txt')!, /^Agent: {6}running, version 0\.1\.0-test, since /m);
       assert.match(files.get('README.txt')!, /^Everything listed above was collected\.$/m);
-      assert.match(files.get('session-history.txt')!, /nurse-0042's session locked after \d+ s without input \(policy: lock after 1 s idle\)\./);
+      assert.match(files.get('session-history.txt')!, /nurse-0042's session locked after \d+ s without input \(policy: lock after 2 s idle\)\./);
       const effective = JSON.parse(files.get('policy/effective.json')!) as { session: { lockAfterSeconds: number }; logging: { level: string } };
-      assert.deepEqual([effective.session.lockAfterSeconds, effective.logging.level], [1, 'debug']);
+      assert.deepEqual([effective.session.lockAfterSeconds, effective.logging.level], [2, 'debug']);
       const inForce = JSON.parse(files.get('policy/in-force.json')!) as { source: string };
       assert.equal(inForce.source, paths.policyFile);
       const audit = JSON.parse(files.get('audit.json')!) as { buffer: { count: number; chainHead: { seq: number } }; runningAgent: unknown };

@@ -22,7 +22,8 @@ import { BACKENDS, type Backend } from '../../support/collector-backends';
 import { DANA, eventually, KIM, PageDriver, RAY, SAM, startEnrolment, type TestUser } from '../../support/lock-driver';
 
 const ADMIN = resolve(__dirname, '../../../collector/admin.js');
-const LOCKOUT_MS = 4_000;
+// Long enough for the lockout to reach A and be tried there on a loaded machine, before it ends.
+const LOCKOUT_MS = 8_000;
 
 for (const make of BACKENDS) {
   const backend: Backend = make();
@@ -76,7 +77,15 @@ for (const make of BACKENDS) {
       const before = h.agent.policy();
       h.writePolicy(policyFor(url));
       await eventually(() => h.agent.policy() !== before || undefined, 'the new policy', 10_000);
-      await eventually(() => h.agent.status().auth.directory.connected === reachable || undefined, `${h.dir} to ${reachable ? 'follow' : 'lose'} the collector`, 15_000);
+      // Only once the agent has restarted its upstreams on it: until then the old stream may still answer.
+      await eventually(
+        () => {
+          const s = h.agent.status();
+          return (!s.upstreamsRestarting && s.auth.directory.connected === reachable) || undefined;
+        },
+        `${h.dir} to ${reachable ? 'follow' : 'lose'} the collector`,
+        15_000,
+      );
     }
 
     /** A tap and a PIN at B, through its handler table (what its lock page sends). */
@@ -181,7 +190,8 @@ for (const make of BACKENDS) {
       const deviceB = b.agent.store.deviceMeta().device;
       await eventually(async () => (await collector.last(deviceB)).seq >= b.agent.store.head().seq || undefined, 'B to drain', 20_000);
       assert.equal((await collector.verifyStored(deviceB)).ok, true);
-      await eventually(() => b.agent.status().auth.directory.connected || undefined, 'B back on the stream', 15_000);
+      // Both reconnect after a random backoff (at most 30 s): wait for A too, which the later tests need.
+      for (const [h, name] of [[b, 'B'], [a, 'A']] as const) await eventually(() => h.agent.status().auth.directory.connected || undefined, `${name} back on the stream`, 35_000);
     });
 
     it('an enrolment made while B is offline reaches B when it reconnects', async () => {

@@ -27,7 +27,7 @@ describe('session controller with the real audit store', () => {
     const presenter = new RecordingLockPresenter();
     const os = new RecordingOsSession();
     const controller = new SessionController({
-      policy: sessionPolicySchema.parse({ warnAfterSeconds: 0.5, lockAfterSeconds: 1, logoffAfterSeconds: 60, logoffAction: { kind: 'os-logoff' } }),
+      policy: sessionPolicySchema.parse({ warnAfterSeconds: 0.5, lockAfterSeconds: 2, logoffAfterSeconds: 60, logoffAction: { kind: 'os-logoff' } }),
       idle,
       clock: systemClock,
       presenter,

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     ca: readFileSync(cfg.caFile, 'utf8'),
     cert: readFileSync(cfg.certFile, 'utf8'),
     key: readFileSync(cfg.keyFile, 'utf8'),
-    requestTimeoutMs: 5000,
+    requestTimeoutMs: 30_000, // the product default: a slow CI machine must not turn a slow ack into a resend
     device: meta.device,
     keyId: meta.keyId,
   });

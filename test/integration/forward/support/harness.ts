@@ -76,7 +76,7 @@ export async function openHarness(label: string): Promise<Harness> {
         ca: ca.cert,
         cert: client.cert,
         key: client.key,
-        requestTimeoutMs: 5000,
+        requestTimeoutMs: 30_000, // the product default: a slow CI machine must not turn a slow ack into a resend
         device: store.deviceMeta().device,
         keyId: store.deviceMeta().keyId,
         ...overrides,
