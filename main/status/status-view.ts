@@ -59,15 +59,12 @@ export function statusView(s: AgentStatus, nowMs = Date.now()): StatusView {
     title: 'Upstream',
     rows: [
       ...(s.upstreamsRestarting ? [['Policy change', 'restarting the upstreams on the policy just loaded'] as const] : []),
-      ...(s.forwarding
-        ? s.forwarding.lanes.map((l) => [
-            l.name,
-            `${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
-              `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}${l.lastError ? `; last error (${l.lastError.kind}): ${l.lastError.message}` : ''}`,
-          ] as const)
-        : s.upstreamsRestarting
-          ? []
-          : [['Collector', 'none configured: events stay in the local buffer'] as const]),
+      ...(!s.forwarding && !s.upstreamsRestarting ? [['Collector', 'none configured: events stay in the local buffer'] as const] : []),
+      ...(s.forwarding?.lanes ?? []).map((l) => [
+        l.name,
+        `${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
+          `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}${l.lastError ? `; last error (${l.lastError.kind}): ${l.lastError.message}` : ''}`,
+      ] as const),
     ],
   });
   sections.push({
