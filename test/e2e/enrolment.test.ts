@@ -9,7 +9,7 @@ import { parseEventBody, type AuditEvent } from '../../main/audit/event';
 import { verifyStore } from '../../main/audit/verify-store';
 import { runAgentctl } from '../../main/cli/agentctl';
 import { BrowserHarness, chromiumMissing } from '../support/browser-harness';
-import { auditText, DANA, eventually, KIM, PageDriver, proveEnroller, SAM, startEnrolment, type TestUser } from '../support/lock-driver';
+import { auditText, DANA, eventually, KIM, PageDriver, proveEnroller, SAM, showsSecret, startEnrolment, type TestUser } from '../support/lock-driver';
 
 const skip = chromiumMissing();
 
@@ -63,7 +63,7 @@ describe('enrolment', { skip: skip ?? false }, () => {
     const list = await agentctl(['user', 'list', '--json']);
     const users = (JSON.parse(list.out) as { users: { id: string; roles: string[]; badges: unknown[] }[] }).users;
     assert.deepEqual(users.map((u) => [u.id, u.roles, u.badges.length]), [[DANA.id, ['enroller', 'clinician'], 1]]);
-    assert.ok(!list.out.includes(DANA.badge) && !list.out.includes(DANA.pin));
+    assert.ok(!showsSecret(list.out, DANA.badge) && !showsSecret(list.out, DANA.pin), list.out);
     const added = await eventually(() => trail().find((e) => e.action === 'enrollment.user_added' && e.details.subject === DANA.id), 'user_added');
     assert.equal(added.user, null);
     assert.equal(added.details.via, 'agentctl');

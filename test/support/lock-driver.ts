@@ -147,6 +147,16 @@ export async function eventually<T>(f: () => T | undefined | false | null | Prom
 }
 
 /**
+ * Whether `text` shows `secret` (a PIN or a badge number) as itself, not inside a longer run
+ * of letters and digits: a 4-digit PIN turns up by chance in hex ids, hashes and base64
+ * (about once in 65,536 positions), which is no leak.
+ */
+export function showsSecret(text: string, secret: string): boolean {
+  const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![0-9A-Za-z])${escaped}(?![0-9A-Za-z])`).test(text);
+}
+
+/**
  * The words of the audit trail a person or program wrote into it: user, method and every
  * detail value (not the hashes, ids and times, where any 4 digits turn up by chance).
  */

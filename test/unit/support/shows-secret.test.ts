@@ -1,0 +1,21 @@
+// The leak check the browser tests use: a PIN or badge number shown as itself is found; the
+// same digits inside a hex id, a hash or a longer number are not a leak.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { showsSecret } from '../../support/lock-driver';
+
+describe('showsSecret', () => {
+  it('finds the secret standing alone, whatever surrounds it', () => {
+    for (const text of ['4826', 'PIN 4826', 'pin=4826;', '"4826"', 'typed: 4826\n', '(4826)']) assert.equal(showsSecret(text, '4826'), true, text);
+    assert.equal(showsSecret('badge 00A1B2C3D4 read', '00A1B2C3D4'), true);
+  });
+
+  it('does not count the digits inside a longer run of letters and digits', () => {
+    for (const text of ['device 3a94d6334826a06d', 'sha256 d6067574826…', 'seq 14826', '48261', 'key x4826']) assert.equal(showsSecret(text, '4826'), false, text);
+  });
+
+  it('takes the secret literally', () => {
+    assert.equal(showsSecret('a+b', 'a+b'), true);
+    assert.equal(showsSecret('aab', 'a+b'), false);
+  });
+});
