@@ -431,10 +431,10 @@ export class Agent {
       }
     } catch (err) {
       await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
-      this.certificates = certificates;
       throw err;
+    } finally {
+      this.certificates = certificates;
     }
-    this.certificates = certificates;
     return transports;
   }
 

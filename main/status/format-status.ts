@@ -1,6 +1,7 @@
 // The status snapshot as a help-desk tech reads it out over the phone: one fact a line,
 // problems first.
 import type { AgentStatus } from '../agent';
+import type { LaneStatus } from '../forward/forwarder';
 import { rejectionLine } from '../policy/effective-policy';
 
 export function ago(iso: string | null, nowMs: number): string {
@@ -35,6 +36,14 @@ export function problemsOf(s: AgentStatus, nowMs = Date.now()): string[] {
   return problems;
 }
 
+/** One upstream lane: state, how far it got, its last ack and when it retries. */
+export function laneSummary(l: LaneStatus, nowMs: number): string {
+  return (
+    `${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
+    `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}`
+  );
+}
+
 export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   const lines: string[] = [];
   for (const p of problemsOf(s, nowMs)) lines.push(`PROBLEM  ${p}`);
@@ -56,10 +65,7 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   lines.push(`buffer   ${s.audit.count} events stored, ${s.audit.unacknowledged} not yet acknowledged, oldest unacknowledged ${ago(s.audit.oldestUnackedTime, nowMs)}; ${(s.audit.databaseBytes / 1e6).toFixed(1)} MB`);
   if (s.upstreamsRestarting) lines.push(`upstream restarting on the policy just loaded${f ? "; until it has, the lines below are the previous upstreams'" : ''}`);
   else if (!f) lines.push('upstream none configured: events stay in the local buffer');
-  for (const l of f?.lanes ?? []) {
-    lines.push(`upstream ${l.name}: ${l.state}, ${l.acknowledges ? 'acknowledged' : 'written'} through seq ${l.position}` +
-      `${l.lastAck ? `, last ${ago(l.lastAck.at, nowMs)}` : ''}${l.backoffMs > 0 ? `, retry in ${Math.round(l.backoffMs / 1000)} s` : ''}`);
-  }
+  for (const l of f?.lanes ?? []) lines.push(`upstream ${l.name}: ${laneSummary(l, nowMs)}`);
   for (const e of s.lastErrors.slice(-5)) lines.push(`error    ${e.at} ${e.area}: ${e.message}`);
   return lines;
 }
