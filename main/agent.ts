@@ -70,6 +70,11 @@ export interface AgentOptions {
   readonly policySources?: readonly PolicySource[];
   /** How often policy sources that cannot be watched (registry, managed preferences) are read again. */
   readonly policyPollMs?: number;
+  /**
+   * How long a sign-in waits for the collector's answer (the organisation-wide failure
+   * count, the FIDO2 counter) before deciding on what this workstation knows; 1.5 s.
+   */
+  readonly directoryAnswerMs?: number;
 }
 
 export interface AuthStatus {
@@ -265,6 +270,7 @@ export class Agent {
         keyStore: this.opts.keyStore,
         recorder: this.recorder,
         clock,
+        ...(this.opts.directoryAnswerMs === undefined ? {} : { upstreamTimeoutMs: this.opts.directoryAnswerMs }),
         sealedEvent: (seq) => this.store.sealedAt(seq),
         onKeys: (keys) => {
           this.directoryKeys = keys;

@@ -62,6 +62,8 @@ export interface HarnessOptions {
   readonly browser?: boolean;
   /** Raw machine id (two harnesses in one test are two workstations). */
   readonly machineId?: string;
+  /** How long a sign-in waits for the collector (AgentOptions.directoryAnswerMs). */
+  readonly directoryAnswerMs?: number;
 }
 
 export interface RequestRecord {
@@ -139,6 +141,7 @@ export class BrowserHarness {
       machineId: this.opts.machineId ?? `harness-${this.opts.label}`,
       clock: this.opts.clock,
       platform: this.opts.platform ?? 'linux',
+      ...(this.opts.directoryAnswerMs === undefined ? {} : { directoryAnswerMs: this.opts.directoryAnswerMs }),
       session: { idle: this.idle, presenter: new PageOnlyPresenter(), os: this.os },
     });
     this.handlers = agentHandlers(this.agent, { clipboard: (text) => this.clipboard.push(text) });
