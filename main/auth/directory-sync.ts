@@ -68,6 +68,10 @@ export class DirectorySync implements Directory, Disposable {
   async connect(client: DirectoryClient | null, keyId: string | null): Promise<void> {
     this.disconnect();
     this.client = client;
+    // What the last collector announced means nothing to this one (it may be another
+    // collector, or the same one restored to an older version).
+    this.wanted = 0;
+    this.lastSyncAt = null;
     if (!client) return;
     try {
       await this.adoptOrgKey(client, keyId);
@@ -211,25 +215,42 @@ export class DirectorySync implements Directory, Disposable {
   /** Pulls until the local copy holds `version` (one pull at a time; later wishes are merged). */
   private pullTo(version: number): Promise<void> {
     this.wanted = Math.max(this.wanted, version);
-    this.pulling ??= (async () => {
-      try {
-        for (;;) {
-          const client = this.client;
-          if (!client) return;
-          const since = await this.o.local.version();
-          if (since >= this.wanted && this.lastSyncAt !== null) return;
-          const page = await client.pull(since);
-          if (page.users.length > 0 || page.version !== since) this.o.local.applyRecords(page.users, page.version);
-          this.lastSyncAt = new Date(this.o.clock.wallMs()).toISOString();
-          this.lastError = null;
-          if (page.users.length > 0) this.o.onChanged();
-          if (page.version >= this.wanted) return;
-        }
-      } finally {
-        this.pulling = null;
+    if (this.pulling) return this.pulling;
+    const client = this.client;
+    if (!client) return Promise.resolve();
+    const run = this.pullFrom(client).finally(() => {
+      if (this.pulling === run) this.pulling = null;
+    });
+    this.pulling = run;
+    return run;
+  }
+
+  /**
+   * Pulls from where the copy stands in the collector's numbering (everything when that is
+   * unknown), until it holds what was announced. Stops when the agent follows another
+   * collector, and when a page brings nothing newer than the copy (a stale wish must not
+   * turn into a request loop).
+   */
+  private async pullFrom(client: DirectoryClient): Promise<void> {
+    for (;;) {
+      if (this.client !== client) return;
+      const synced = this.o.local.syncedVersion();
+      const since = synced ?? 0;
+      if (synced !== null && since >= this.wanted && this.lastSyncAt !== null) return;
+      const page = await client.pull(since);
+      if (this.client !== client) return;
+      if (page.version < since) {
+        // The collector is behind the version this copy matched (restored from a backup, or
+        // another collector under the same organisation key): take its whole directory.
+        this.o.local.forgetSynced();
+        continue;
       }
-    })();
-    return this.pulling;
+      this.o.local.applyRecords(page.users, page.version);
+      this.lastSyncAt = new Date(this.o.clock.wallMs()).toISOString();
+      this.lastError = null;
+      if (page.users.length > 0) this.o.onChanged();
+      if (page.version >= this.wanted || (synced !== null && page.version <= since)) return;
+    }
   }
 
   /** The collector's organisation key wins: installed in the keychain, the old copy forgotten. */

@@ -38,6 +38,7 @@ export const BADGE_REF_LENGTH = 12;
 export class LocalDirectory implements Directory {
   private readonly s: {
     version: Statement<[], { version: number }>;
+    synced: Statement<[], { synced: number | null }>;
     bump: Statement<[]>;
     count: Statement<[], { n: number }>;
     user: Statement<[string], UserRow>;
@@ -66,7 +67,9 @@ export class LocalDirectory implements Directory {
   ) {
     this.s = {
       version: db.prepare('SELECT version FROM directory_version WHERE one = 1'),
-      bump: db.prepare('UPDATE directory_version SET version = version + 1 WHERE one = 1'),
+      synced: db.prepare('SELECT synced FROM directory_version WHERE one = 1'),
+      // A change made here is not in the collector's numbering: the next sync pulls everything.
+      bump: db.prepare('UPDATE directory_version SET version = version + 1, synced = NULL WHERE one = 1'),
       count: db.prepare("SELECT count(*) AS n FROM directory_users WHERE state = 'active'"),
       user: db.prepare('SELECT id, display_name, roles, state, pin_verifier, locked_until, version FROM directory_users WHERE id = ?'),
       users: db.prepare('SELECT id, display_name, roles, state, pin_verifier, locked_until, version FROM directory_users ORDER BY id'),
@@ -96,6 +99,20 @@ export class LocalDirectory implements Directory {
 
   async version(): Promise<number> {
     return this.s.version.get()?.version ?? 0;
+  }
+
+  /**
+   * The collector version this copy last matched, or null when that is unknown (never
+   * synced, changed on this workstation since, or the collector was found behind it):
+   * what a sync pulls from (null: from 0, the whole directory).
+   */
+  syncedVersion(): number | null {
+    return this.s.synced.get()?.synced ?? null;
+  }
+
+  /** Forgets where the copy stands in the collector's numbering: the next sync pulls everything. */
+  forgetSynced(): void {
+    this.db.prepare('UPDATE directory_version SET synced = NULL WHERE one = 1').run();
   }
 
   async isEmpty(): Promise<boolean> {
@@ -188,7 +205,8 @@ export class LocalDirectory implements Directory {
 
   /**
    * Mirrors the collector: each record replaces that user whole (profile, PIN verifier,
-   * lockout, badges, keys), and the local version becomes the collector's. One transaction.
+   * lockout, badges, keys), and the local version becomes the collector's (never lower than
+   * it was); the copy now stands at `version` in the collector's numbering. One transaction.
    * A counter never goes down here: the higher of ours and the collector's is kept.
    */
   applyRecords(users: readonly DirectoryUserRecord[], version: number): void {
@@ -210,14 +228,14 @@ export class LocalDirectory implements Directory {
             .run(c.id, u.id, Buffer.from(c.publicKey, 'base64url'), Math.max(c.counter, counters.get(c.id) ?? 0), JSON.stringify(c.transports), c.label, c.state, c.createdAt, u.version);
         }
       }
-      this.db.prepare('UPDATE directory_version SET version = max(version, ?) WHERE one = 1').run(version);
+      this.db.prepare('UPDATE directory_version SET version = max(version, ?), synced = ? WHERE one = 1').run(version, version);
     }).immediate();
   }
 
   /** Forgets every user (the organisation key changed: the old tokens and verifiers mean nothing). */
   clear(): void {
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM directory_badges; DELETE FROM directory_credentials; DELETE FROM directory_users; DELETE FROM auth_failures; UPDATE directory_version SET version = 0;');
+      this.db.exec('DELETE FROM directory_badges; DELETE FROM directory_credentials; DELETE FROM directory_users; DELETE FROM auth_failures; UPDATE directory_version SET version = 0, synced = NULL;');
     }).immediate();
   }
 

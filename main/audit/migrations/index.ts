@@ -6,8 +6,9 @@ import type { Migration } from './migration';
 import { migration001 } from './001-initial';
 import { migration002 } from './002-directory';
 import { migration003 } from './003-directory-mirror';
+import { migration004 } from './004-directory-synced';
 
-export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003];
+export const MIGRATIONS: readonly Migration[] = [migration001, migration002, migration003, migration004];
 
 export function checkMigrationOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {

@@ -39,9 +39,18 @@ test('migration 002 adds the directory and the failure ledger to a version-1 dat
 test('migration 003 lets a local user carry an organisation-wide lockout', () => {
   const db = new Database(':memory:');
   migrate(db, ':memory:');
-  assert.equal(db.pragma('user_version', { simple: true }), 3);
+  assert.equal(db.pragma('user_version', { simple: true }), LATEST_VERSION);
   const columns = (db.prepare('PRAGMA table_info(directory_users)').all() as { name: string }[]).map((c) => c.name);
   assert.ok(columns.includes('locked_until'));
+  db.close();
+});
+
+test('migration 004 keeps the collector version the directory copy last matched, unknown (NULL) at first', () => {
+  const db = new Database(':memory:');
+  migrate(db, ':memory:', MIGRATIONS.slice(0, 3));
+  db.prepare('UPDATE directory_version SET version = 7').run();
+  assert.equal(migrate(db, ':memory:'), 3);
+  assert.deepEqual(db.prepare('SELECT version, synced FROM directory_version').get(), { version: 7, synced: null });
   db.close();
 });
 
@@ -57,6 +66,6 @@ test('all pending migrations run in one transaction: a failing one leaves the sc
 test('a database from a newer agent is refused with both versions named', () => {
   const db = new Database(':memory:');
   db.pragma('user_version = 7');
-  assert.throws(() => migrate(db, '/var/lib/x/audit.db'), /schema version 7, newer than this agent understands \(3\)/);
+  assert.throws(() => migrate(db, '/var/lib/x/audit.db'), /schema version 7, newer than this agent understands \(4\)/);
   db.close();
 });
