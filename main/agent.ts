@@ -75,6 +75,11 @@ export interface AgentOptions {
    * count, the FIDO2 counter) before deciding on what this workstation knows; 1.5 s.
    */
   readonly directoryAnswerMs?: number;
+  /**
+   * When the upstreams a policy names cannot be started (a certificate or key unreadable),
+   * the first retry comes after this long, then twice as long each time up to 5 minutes; 5 s.
+   */
+  readonly upstreamRetryMs?: number;
 }
 
 export interface AuthStatus {
@@ -87,6 +92,12 @@ export interface AuthStatus {
   readonly userVerification: ResolvedUserVerification;
   readonly directory: DirectorySyncStatus;
   readonly emergency: { readonly user: string; readonly expiresAt: string; readonly reason: string } | null;
+}
+
+export interface UpstreamProblem {
+  readonly message: string;
+  readonly since: string;
+  readonly retryAt: string;
 }
 
 export interface AgentError {
@@ -116,12 +127,20 @@ export interface AgentStatus {
   readonly forwarding: ForwarderStatus | null;
   /** A new policy is in force and the upstreams are being restarted on it: `forwarding` is still the old one's. */
   readonly upstreamsRestarting: boolean;
+  /**
+   * The upstreams the policy in force names could not be started (their certificates or
+   * keys cannot be read): why, since when, and when the agent tries again. Until then the
+   * upstreams started before keep running (`forwarding`), or none runs.
+   */
+  readonly upstreamProblem: UpstreamProblem | null;
   readonly buffer: BufferStatus;
   readonly auth: AuthStatus;
   readonly lastErrors: readonly AgentError[];
 }
 
 const MAX_ERRORS = 20;
+/** The longest wait between tries to start upstreams whose credentials could not be read. */
+const UPSTREAM_RETRY_MAX_MS = 300_000;
 
 export class Agent {
   private readonly disposables = new DisposableStore();
@@ -147,6 +166,10 @@ export class Agent {
   private reconfiguring: Promise<void> = Promise.resolve();
   /** Policy changes whose upstream restart has not finished. */
   private pendingReconfigurations = 0;
+  private upstreamProblem: UpstreamProblem | null = null;
+  private upstreamRetry: NodeJS.Timeout | null = null;
+  /** Retries since the upstreams last started (or the policy changed): the next delay doubles. */
+  private upstreamRetries = 0;
   private stopping: Promise<void> | null = null;
   /** Policy changes before boot() finished are applied by boot() itself. */
   private booted = false;
@@ -244,8 +267,7 @@ export class Agent {
       this.disposables.add(this.session);
       await this.session.start();
     }
-    await this.configureForwarding(snapshot.policy);
-    await this.configureDirectorySync(snapshot.policy);
+    await this.configureUpstreams(snapshot.policy);
     const purgeEvery = this.opts.purgeIntervalMs ?? 3600_000;
     const purge = setInterval(() => this.purge(), purgeEvery);
     this.disposables.add(toDisposable(() => clearInterval(purge)));
@@ -302,23 +324,25 @@ export class Agent {
   }
 
   /** Follows the collector named by forwarding.https (the same mutual TLS), unless policy says off. */
-  private async configureDirectorySync(policy: AgentPolicy): Promise<void> {
+  /** Returns why the collector named cannot be followed, or null; the one followed until now then stays followed. */
+  private async configureDirectorySync(policy: AgentPolicy): Promise<string | null> {
     const https = policy.forwarding.https;
     if (!https || policy.auth.directorySync === 'off') {
       await this.directory.connect(null, null);
-      return;
+      return null;
     }
     let client: DirectoryClient;
     try {
       const creds = await loadTlsCredentials(https, this.opts.keyStore);
       client = new DirectoryClient({ url: https.url, ...creds, servername: https.servername, signer: this.store.requestSigner() });
     } catch (err) {
-      this.noteError('directory', `the shared directory is not followed: ${(err as Error).message}`);
-      await this.directory.connect(null, null);
-      return;
+      const problem = `the shared directory is not followed: ${(err as Error).message}`;
+      this.noteError('directory', problem);
+      return problem;
     }
     await this.directory.connect(client, this.directoryKeys?.keyId ?? null);
     await this.refreshDirectoryInfo();
+    return null;
   }
 
   /** Directory administration in this process (agentctl runs its own against the database). */
@@ -403,12 +427,45 @@ export class Agent {
     if (!this.booted || this.stopping) return;
     this.opts.logger.info(`policy in force from ${snap.source} (${snap.hash ?? 'defaults'})`);
     void this.session?.updatePolicy(snap.policy.session);
+    this.upstreamRetries = 0;
+    this.restartUpstreams(snap.policy);
+  }
+
+  /** Restarts forwarding and the shared directory on `policy`, after any restart under way. */
+  private restartUpstreams(policy: AgentPolicy): void {
+    if (this.upstreamRetry) clearTimeout(this.upstreamRetry);
+    this.upstreamRetry = null;
     this.pendingReconfigurations++;
     this.reconfiguring = this.reconfiguring
-      .then(() => this.configureForwarding(snap.policy))
-      .then(() => this.configureDirectorySync(snap.policy))
+      .then(() => this.configureUpstreams(policy))
       .catch((err: unknown) => this.noteError('forwarding', (err as Error).message))
       .finally(() => this.pendingReconfigurations--);
+  }
+
+  /**
+   * Forwarding and the shared directory on `policy`. When their credentials cannot be read
+   * (a certificate being renewed, a key not yet in the keychain), what ran before keeps
+   * running, status and the tray say why, and the agent tries again with backoff.
+   */
+  private async configureUpstreams(policy: AgentPolicy): Promise<void> {
+    const forwarding = await this.configureForwarding(policy);
+    const directory = await this.configureDirectorySync(policy);
+    const problem = forwarding ?? directory;
+    if (problem === null) {
+      this.upstreamProblem = null;
+      this.upstreamRetries = 0;
+      return;
+    }
+    if (this.stopping) return;
+    const first = this.opts.upstreamRetryMs ?? 5_000;
+    const delay = Math.min(UPSTREAM_RETRY_MAX_MS, first * 2 ** Math.min(this.upstreamRetries++, 16));
+    const now = (this.opts.clock ?? systemClock).wallMs();
+    this.upstreamProblem = { message: problem, since: this.upstreamProblem?.since ?? new Date(now).toISOString(), retryAt: new Date(now + delay).toISOString() };
+    this.upstreamRetry = setTimeout(() => {
+      this.upstreamRetry = null;
+      if (!this.stopping) this.restartUpstreams(this.policyLoader.current.policy);
+    }, delay);
+    this.upstreamRetry.unref();
   }
 
   /** The upstreams policy names; on a failure, any already built are closed and the error thrown. */
@@ -444,28 +501,24 @@ export class Agent {
     return transports;
   }
 
-  private async configureForwarding(policy: AgentPolicy): Promise<void> {
+  /** Returns why the upstreams named cannot be started, or null; the forwarder running until now then keeps running. */
+  private async configureForwarding(policy: AgentPolicy): Promise<string | null> {
+    this.watchBuffer(policy);
     // The new upstreams are built before the old forwarder stops, and the old one stays in
     // the status until it is replaced: status never says "none configured" mid-change.
-    let transports: Transport[] = [];
-    let problem: string | null = null;
+    let transports: Transport[];
     try {
       transports = await this.buildTransports(policy);
     } catch (err) {
-      problem = `upstreams not started: ${(err as Error).message}`;
+      const problem = (err as Error).message;
+      this.noteError('forwarding', `upstreams not started: ${problem}`);
+      return problem;
     }
     if (this.forwarder) await this.forwarder.stop();
-    this.bufferMonitor?.stop();
-    this.bufferMonitor = new BufferMonitor({ store: this.store, policy: policy.forwarding.buffer, clock: this.opts.clock });
-    this.bufferMonitor.start();
     this.forwarder = null;
-    if (problem) {
-      this.noteError('forwarding', problem);
-      return;
-    }
     if (transports.length === 0) {
       this.opts.logger.info('no upstream configured in policy: events stay in the local buffer');
-      return;
+      return null;
     }
     this.forwarder = new Forwarder({
       store: this.store,
@@ -475,6 +528,15 @@ export class Agent {
       unacknowledgedRetention: policy.syslog && !policy.forwarding.https && !policy.fhir ? unacknowledgedRetention(policy.syslog) : 'keep',
     });
     this.forwarder.start();
+    return null;
+  }
+
+  /** The buffer's budget and alarms on `policy`; a threshold already alarmed is not alarmed again. */
+  private watchBuffer(policy: AgentPolicy): void {
+    const alarmed = this.bufferMonitor?.status().alarmPercent ?? null;
+    this.bufferMonitor?.stop();
+    this.bufferMonitor = new BufferMonitor({ store: this.store, policy: policy.forwarding.buffer, clock: this.opts.clock, alreadyAlarmed: alarmed });
+    this.bufferMonitor.start();
   }
 
   private purge(): void {
@@ -506,6 +568,7 @@ export class Agent {
       audit: { ...this.store.stats(), journalMode: durability.journalMode, synchronous: durability.synchronous, spool: this.recorder.status() },
       forwarding: this.forwarder?.status() ?? null,
       upstreamsRestarting: this.pendingReconfigurations > 0,
+      upstreamProblem: this.upstreamProblem,
       buffer: this.bufferMonitor?.status() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
       auth: {
         directoryVersion: this.directoryInfo.version,
@@ -526,6 +589,7 @@ export class Agent {
     this.stopping ??= (async () => {
       // No policy reload may start a new forwarder while stopping.
       this.policyLoader.dispose();
+      if (this.upstreamRetry) clearTimeout(this.upstreamRetry);
       await this.reconfiguring.catch(() => undefined);
       await this.session?.flush().catch(() => undefined);
       await this.recorder.drain();

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const status = await startStatusServer(paths.statusSocket, () => agent.status());
   const s = agent.status();
   logger.info(`headless agent running: device ${s.deviceId}; audit buffer ${s.audit.count} events (${s.audit.unacknowledged} unacknowledged); ` +
-    `upstream ${s.forwarding ? s.forwarding.lanes.map((l) => l.name).join(' + ') : 'none configured'}; status: agentctl status (socket ${paths.statusSocket})`);
+    `upstream ${s.forwarding ? s.forwarding.lanes.map((l) => l.name).join(' + ') : s.upstreamProblem ? `not started (${s.upstreamProblem.message})` : 'none configured'}; status: agentctl status (socket ${paths.statusSocket})`);
   const shutdown = (signal: string) => {
     logger.info(`${signal}: stopping`);
     void Promise.allSettled([status.close(), agent.stop(`signal ${signal}`)]).then(() => process.exit(0));

@@ -20,6 +20,8 @@ export interface BufferMonitorOptions {
   readonly clock?: Clock;
   /** Appends re-check at most this often (the periodic check runs regardless). */
   readonly minCheckIntervalMs?: number;
+  /** The threshold a previous monitor (before a policy change) already alarmed: not alarmed again. */
+  readonly alreadyAlarmed?: number | null;
 }
 
 export class BufferMonitor {
@@ -32,6 +34,7 @@ export class BufferMonitor {
 
   constructor(private readonly opts: BufferMonitorOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.alarmed = opts.alreadyAlarmed ?? null;
     this.last = { bytes: 0, budgetBytes: opts.policy.budgetBytes, percent: 0, alarmPercent: null };
   }
 

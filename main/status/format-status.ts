@@ -26,6 +26,7 @@ export function problemsOf(s: AgentStatus, nowMs = Date.now()): string[] {
   }
   if (s.buffer.alarmPercent !== null) problems.push(`audit buffer at ${s.buffer.percent.toFixed(0)} % of its budget (alarm at ${s.buffer.alarmPercent} %)`);
   const f = s.forwarding;
+  if (s.upstreamProblem) problems.push(upstreamProblemLine(s, nowMs));
   if (f?.continuityAlarm) problems.push(`continuity alarm: ${f.continuityAlarm.message}`);
   if (f?.lastError) problems.push(`upstream error (${f.lastError.kind}): ${f.lastError.message}`);
   if (f && !f.deliveryConfirmed) problems.push('delivery unconfirmed: only syslog is configured, which never acknowledges');
@@ -34,6 +35,14 @@ export function problemsOf(s: AgentStatus, nowMs = Date.now()): string[] {
   if (dir.mode === 'synced' && !dir.connected) problems.push(`shared directory not reachable (${dir.lastError ?? 'connecting'}): the copy from ${dir.lastSyncAt ? ago(dir.lastSyncAt, nowMs) : 'before start'} serves`);
   if (s.auth.emergency) problems.push(`EMERGENCY ACCESS in use by ${s.auth.emergency.user} until ${s.auth.emergency.expiresAt}: ${s.auth.emergency.reason}`);
   return problems;
+}
+
+/** The upstreams of the policy in force that could not start: why, what runs meanwhile, the next try. */
+export function upstreamProblemLine(s: AgentStatus, nowMs: number): string {
+  const p = s.upstreamProblem!;
+  const meanwhile = s.forwarding ? 'the upstreams started before keep running' : 'events stay in the local buffer';
+  const retry = Math.max(0, Math.round((Date.parse(p.retryAt) - nowMs) / 1000));
+  return `upstreams of the policy in force not started (since ${ago(p.since, nowMs)}): ${p.message}; ${meanwhile}; next try in ${retry} s`;
 }
 
 /** One upstream lane: state, how far it got, its last ack and when it retries. */
@@ -64,7 +73,7 @@ export function formatStatus(s: AgentStatus, nowMs = Date.now()): string[] {
   for (const c of s.certificates) lines.push(`cert     ${c.role}: ${c.subject}, ${c.daysLeft < 0 ? 'EXPIRED' : `${c.daysLeft} days left`}`);
   lines.push(`buffer   ${s.audit.count} events stored, ${s.audit.unacknowledged} not yet acknowledged, oldest unacknowledged ${ago(s.audit.oldestUnackedTime, nowMs)}; ${(s.audit.databaseBytes / 1e6).toFixed(1)} MB`);
   if (s.upstreamsRestarting) lines.push(`upstream restarting on the policy just loaded${f ? "; until it has, the lines below are the previous upstreams'" : ''}`);
-  else if (!f) lines.push('upstream none configured: events stay in the local buffer');
+  else if (!f) lines.push(s.upstreamProblem ? 'upstream not started (the problem above): events stay in the local buffer' : 'upstream none configured: events stay in the local buffer');
   for (const l of f?.lanes ?? []) lines.push(`upstream ${l.name}: ${laneSummary(l, nowMs)}`);
   for (const e of s.lastErrors.slice(-5)) lines.push(`error    ${e.at} ${e.area}: ${e.message}`);
   return lines;

@@ -4,7 +4,7 @@ import type { PolicyRowView, PolicyView, StatusView } from '../../preload/contra
 import type { AgentStatus } from '../agent';
 import { sourceLabel, valueText } from '../policy/effective-policy';
 import { settingNotes, settingsInOrder } from '../policy/policy-status';
-import { ago, laneSummary, problemsOf } from './format-status';
+import { ago, laneSummary, problemsOf, upstreamProblemLine } from './format-status';
 
 const CERT_WARN_DAYS = 30;
 
@@ -59,7 +59,8 @@ export function statusView(s: AgentStatus, nowMs = Date.now()): StatusView {
     title: 'Upstream',
     rows: [
       ...(s.upstreamsRestarting ? [['Policy change', 'restarting the upstreams on the policy just loaded'] as const] : []),
-      ...(!s.forwarding && !s.upstreamsRestarting ? [['Collector', 'none configured: events stay in the local buffer'] as const] : []),
+      ...(s.upstreamProblem ? [['Not started', upstreamProblemLine(s, nowMs)] as const] : []),
+      ...(!s.forwarding && !s.upstreamsRestarting && !s.upstreamProblem ? [['Collector', 'none configured: events stay in the local buffer'] as const] : []),
       ...(s.forwarding?.lanes ?? []).map((l) => [l.name, `${laneSummary(l, nowMs)}${l.lastError ? `; last error (${l.lastError.kind}): ${l.lastError.message}` : ''}`] as const),
     ],
   });

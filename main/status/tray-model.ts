@@ -21,7 +21,7 @@ export function trayModel(s: AgentStatus): TrayModel {
   const phase = s.session?.phase ?? null;
   // The acknowledging upstream keeps failing (backing off after errors): events pile up locally.
   const upstreamDown = s.forwarding !== null && s.forwarding.lanes.some((l) => l.acknowledges && l.consecutiveFailures > 0 && l.lastError !== null);
-  const fault = s.audit.spool.failing || !s.auth.directoryKey.ok || s.policy.errors.length > 0 || s.forwarding?.continuityAlarm != null;
+  const fault = s.audit.spool.failing || !s.auth.directoryKey.ok || s.policy.errors.length > 0 || s.forwarding?.continuityAlarm != null || s.upstreamProblem !== null;
   const state: TrayState = s.auth.emergency
     ? 'emergency'
     : fault
@@ -42,7 +42,11 @@ export function trayModel(s: AgentStatus): TrayModel {
         : s.session?.owner
           ? `Locked (${s.session.owner})`
           : 'Locked';
-  const waiting = s.forwarding ? `${s.forwarding.queueDepth} audit events waiting to upload` : 'No upstream configured';
+  const waiting = s.forwarding
+    ? `${s.forwarding.queueDepth} audit events waiting to upload`
+    : s.upstreamProblem
+      ? 'Upstream not started: audit events wait on this workstation'
+      : 'No upstream configured';
   const problem =
     state === 'error'
       ? s.audit.spool.failing
@@ -51,7 +55,9 @@ export function trayModel(s: AgentStatus): TrayModel {
           ? 'Problem: badge sign-in unavailable'
           : s.policy.errors.length > 0
             ? 'Problem: the policy file was rejected'
-            : 'Problem: audit continuity alarm'
+            : s.upstreamProblem
+              ? "Problem: the upstream's certificate or key cannot be read"
+              : 'Problem: audit continuity alarm'
       : state === 'upstream-unreachable'
         ? 'Problem: the audit collector cannot be reached'
         : null;

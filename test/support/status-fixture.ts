@@ -49,6 +49,7 @@ export function statusFixture(edit: (s: AgentStatus) => AgentStatus = (s) => s):
       lanes: [{ name: 'https', acknowledges: true, state: 'idle', position: 118, lastAck: { seq: 118, at: '2026-11-30T08:59:55.000Z' }, lastError: null, backoffMs: 0, consecutiveFailures: 0 }],
     },
     upstreamsRestarting: false,
+    upstreamProblem: null,
     buffer: { bytes: 2_000_000, budgetBytes: 1_073_741_824, percent: 0.2, alarmPercent: null },
     auth: {
       directoryVersion: 12,

@@ -4,7 +4,7 @@
 // good one, `agentctl status` over the local socket, and a clean stop.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../../main/agent';
@@ -16,6 +16,8 @@ import { KeytarKeyStore } from '../../../main/platform/keystore';
 import { createAgentLogger } from '../../../main/platform/logger';
 import { defaultPaths } from '../../../main/platform/paths';
 import { startStatusServer } from '../../../main/status/status-server';
+import { formatStatus } from '../../../main/status/format-status';
+import { trayModel } from '../../../main/status/tray-model';
 import { uniqueService } from '../../support/audit-fixture';
 import { TestPki } from '../../../collector/demo-pki';
 import { startReceiver } from '../../support/test-collector';
@@ -123,6 +125,64 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
   } finally {
     await status.close();
     await agent?.stop();
+    pki.dispose();
+    for (const a of ['audit-db-key', 'device-signing-key']) await keyStore.delete(a).catch(() => false);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a policy whose client key cannot be read yet: the upstreams started before keep running, status and tray say why, and the agent starts the new ones once the key is there', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cwa-agent-creds-'));
+  const service = uniqueService('agent-creds');
+  const paths = defaultPaths('linux', { CWA_DATA_DIR: join(dir, 'data'), CWA_POLICY_FILE: join(dir, 'policy.json'), CWA_KEYCHAIN_SERVICE: service });
+  const keyStore = new KeytarKeyStore(service);
+  const pki = new TestPki();
+  const agent = await Agent.start({ version: '0.1.0-test', paths, keyStore, logger: createAgentLogger({ console: false }), machineId: 'agent-creds', upstreamRetryMs: 300 });
+  try {
+    const ca = pki.createCa('hospital-ca');
+    const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+    const client = pki.issue(ca, 'workstation', { kind: 'client' });
+    chmodSync(client.keyPath, 0o600);
+    const receiver = await startReceiver({
+      ca: ca.cert,
+      cert: server.cert,
+      key: server.key,
+      dbPath: join(dir, 'collector.db'),
+      devices: new Map([[agent.status().deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
+    });
+    try {
+      const https = { url: receiver.url.replace('127.0.0.1', 'localhost'), caFile: ca.certPath, clientCertFile: client.certPath, clientKey: { source: 'file', path: client.keyPath } };
+      const forwarding = { https, batch: { lingerMs: 10 }, backoff: { initialMs: 50, maxMs: 500 } };
+      writeFileSync(paths.policyFile, JSON.stringify({ forwarding }));
+      await until('forwarding on the first policy', () => { const s = agent.status(); return !s.upstreamsRestarting && s.forwarding; });
+
+      // IT rolls out a renewed client certificate; its key reaches the workstation a little later.
+      const renewedKey = join(dir, 'renewed.key');
+      writeFileSync(paths.policyFile, JSON.stringify({ forwarding: { ...forwarding, https: { ...https, clientKey: { source: 'file', path: renewedKey } } } }));
+      const problem = await until('the problem to be reported', () => agent.status().upstreamProblem);
+      assert.match(problem.message, new RegExp(`client key file ${renewedKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read: ENOENT`));
+      const s = agent.status();
+      assert.ok(s.forwarding, 'the upstream started before keeps running');
+      assert.equal(s.auth.directory.mode, 'synced', 'and the collector stays followed');
+      const text = formatStatus(s).join('\n');
+      assert.match(text, /^PROBLEM {2}upstreams of the policy in force not started .*the upstreams started before keep running; next try in \d+ s$/m);
+      assert.equal(trayModel(s).state, 'error');
+      // Events recorded meanwhile still leave.
+      const head = (await agent.store.record({ action: 'session.lock', user: 'nurse-0001', method: 'manual', details: { reason: 'manual' } })).seq;
+      await receiver.waitFor((c) => c.stored >= head, 15_000);
+
+      copyFileSync(client.keyPath, renewedKey);
+      chmodSync(renewedKey, 0o600);
+      await until('the retry to start the new upstreams', () => { const now = agent.status(); return now.upstreamProblem === null && !now.upstreamsRestarting && now.forwarding; }, 15_000);
+      assert.equal(trayModel(agent.status()).state === 'error', false);
+      const later = (await agent.store.record({ action: 'session.lock', user: 'nurse-0001', method: 'manual', details: { reason: 'manual' } })).seq;
+      await receiver.waitFor((c) => c.stored >= later, 15_000);
+      assert.equal(receiver.counts().conflicts, 0);
+    } finally {
+      await receiver.close();
+    }
+  } finally {
+    await agent.stop();
     pki.dispose();
     for (const a of ['audit-db-key', 'device-signing-key']) await keyStore.delete(a).catch(() => false);
     rmSync(dir, { recursive: true, force: true });

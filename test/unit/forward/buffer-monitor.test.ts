@@ -71,3 +71,19 @@ test('start() checks at once and re-checks on appends; stop() releases its timer
   await fill(10);
   assert.equal((await alarms()).length, before);
 });
+
+test('a policy change (a new monitor told what was alarmed) does not alarm the same crossing again; a higher one still alarms', async () => {
+  const bytes = store.stats().databaseBytes;
+  const before = (await alarms()).length;
+  const policy = { budgetBytes: Math.ceil(bytes / 0.85), alarmPercents: [80, 95], checkIntervalMs: 60_000 };
+  const first = new BufferMonitor({ store, policy });
+  assert.equal(first.check().alarmPercent, 80);
+  assert.equal((await alarms()).length, before + 1);
+  const second = new BufferMonitor({ store, policy, alreadyAlarmed: first.status().alarmPercent });
+  assert.equal(second.check().alarmPercent, 80);
+  assert.equal((await alarms()).length, before + 1, 'the same crossing is not alarmed twice');
+  // IT halves the budget: 95 % is crossed now, which is news.
+  const third = new BufferMonitor({ store, policy: { ...policy, budgetBytes: Math.ceil(policy.budgetBytes / 2) }, alreadyAlarmed: second.status().alarmPercent });
+  assert.equal(third.check().alarmPercent, 95);
+  assert.deepEqual((await alarms()).slice(before), [80, 95]);
+});
