@@ -408,9 +408,14 @@ export class AuditStore implements AuditRecorder {
     return this.ackedThrough;
   }
 
-  /** A delivery cursor for a lane without acknowledgements (syslog); 0 when unset. */
+  /** A lane's own position (syslog: written through; an acknowledging lane: acknowledged through); 0 when unset. */
   cursor(name: string): number {
-    return this.stmts.cursor.get(name)?.through_seq ?? 0;
+    return this.savedCursor(name) ?? 0;
+  }
+
+  /** As cursor(), but null when the lane never recorded a position (an upstream new to this buffer). */
+  savedCursor(name: string): number | null {
+    return this.stmts.cursor.get(name)?.through_seq ?? null;
   }
 
   setCursor(name: string, throughSeq: number): void {

@@ -2,9 +2,12 @@
 // order, in bounded batches, and moves its position only on what the upstream says. At
 // least once, never out of order, never a silent skip; backoff with full jitter between
 // failures, cut short by nudge() (network change, resume) and by urgent events.
-// With several acknowledging upstreams (HTTPS and FHIR) each keeps its own position (a
-// store cursor) and the store's acknowledgement, which retention frees rows by, is the
-// lowest of them: no row leaves before every acknowledging upstream holds it.
+// Every lane keeps its own position (a store cursor); with several acknowledging upstreams
+// (HTTPS and FHIR) the store's acknowledgement, which retention frees rows by, is the
+// lowest of them: no row leaves before every acknowledging upstream holds it. An upstream
+// left out of the policy for a while resumes from its own position when it is named again
+// (rows purged meanwhile raise a continuity alarm); one new to this buffer starts at the
+// store's acknowledgement.
 import { catalogEntry } from '../audit/catalog';
 import { GENESIS_HASH, type AuditEvent, type ChainedEvent } from '../audit/event';
 import type { AuditStore } from '../audit/store';
@@ -16,7 +19,7 @@ import { TransportError, type SendOutcome, type Transport, type TransportErrorKi
 /** What the forwarder needs from the audit store (the AuditStore, or a fake in unit tests). */
 export type ForwardStore = Pick<
   AuditStore,
-  'readAfter' | 'readChainedAfter' | 'head' | 'anchor' | 'acknowledge' | 'acknowledgedThrough' | 'cursor' | 'setCursor' | 'onAppend' | 'record'
+  'readAfter' | 'readChainedAfter' | 'head' | 'anchor' | 'acknowledge' | 'acknowledgedThrough' | 'cursor' | 'savedCursor' | 'setCursor' | 'onAppend' | 'record'
 >;
 
 /** A lane's read batch and how to send it. */
@@ -240,25 +243,25 @@ export class Forwarder {
   }
 
   /**
-   * Through which seq this acknowledging lane's upstream holds the events. With one such
-   * lane it is the store's acknowledgement itself (no cursor); with several, the lane's own
-   * cursor, never below the store's acknowledgement (which is the lowest of them all).
+   * Through which seq this acknowledging lane's upstream holds the events: the lane's own
+   * cursor, even when it is behind the store's acknowledgement (the upstream was left out
+   * of the policy while another moved it: it is owed those events). A lane that never
+   * recorded one (an upstream new to this buffer, or an agent from before every lane kept
+   * its cursor) starts at the store's acknowledgement.
    */
   private ackedBy(lane: Lane): number {
-    const all = this.store.acknowledgedThrough();
-    if (this.acking.length === 1) return all;
-    return Math.max(this.store.cursor(lane.name), all);
+    return this.store.savedCursor(lane.name) ?? this.store.acknowledgedThrough();
   }
 
   /** Records that `lane`'s upstream holds everything through `through`; the store's acknowledgement moves to the lowest lane. */
   private recordAck(lane: Lane, through: number): void {
-    if (this.acking.length === 1) {
-      if (through > this.store.acknowledgedThrough()) this.store.acknowledge(through, lane.name);
-      return;
-    }
-    if (through > this.store.cursor(lane.name)) this.store.setCursor(lane.name, through);
-    const lowest = Math.min(...this.acking.map((l) => this.ackedBy(l)));
+    const own = this.store.savedCursor(lane.name);
+    const moved = own === null || through > own;
+    // The store's acknowledgement first: if it fails (disk full), the lane's position has
+    // not moved either and the batch is sent again, rather than acknowledged by nobody.
+    const lowest = Math.min(...this.acking.map((l) => (l === lane ? Math.max(through, own ?? through) : this.ackedBy(l))));
     if (lowest > this.store.acknowledgedThrough()) this.store.acknowledge(lowest, lane.name);
+    if (moved) this.store.setCursor(lane.name, through);
   }
 
   /** With syslog alone and the 'after-delivery' rule, a written row counts as acknowledged. */

@@ -72,3 +72,39 @@ test('the store acknowledges only what every acknowledging upstream holds; each 
   assert.equal(store.acknowledgedThrough(), 30);
   assert.equal(g.status().queueDepth, 0);
 });
+
+test('an upstream left out of the policy for a while is owed what the others took meanwhile; one named for the first time starts at the acknowledgement', async () => {
+  const record = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => store.record({ action: 'session.lock', user: `nurse-${String(i).padStart(4, '0')}`, method: 'idle' })));
+  const run = async (lanes: LaneDouble[], until: () => boolean) => {
+    const f = new Forwarder({ store, transports: lanes, policy: POLICY });
+    f.start();
+    await untilChanged(f, until);
+    await f.stop();
+    return f;
+  };
+  const start = store.head().seq;
+  await record(5);
+  const fhirPosition = start + 5;
+  const https = new LaneDouble('https');
+  const fhir = new LaneDouble('fhir');
+  await run([https, fhir], () => store.acknowledgedThrough() === fhirPosition);
+
+  // IT takes the FHIR server out of the policy; the collector alone acknowledges what follows.
+  await record(5);
+  const alone = new LaneDouble('https');
+  await run([alone], () => store.acknowledgedThrough() === store.head().seq);
+  assert.deepEqual(alone.sent, [6, 7, 8, 9, 10].map((i) => start + i));
+
+  // Named again, the FHIR server gets the five it missed, then the new ones; a new upstream
+  // ('fhir-b', another repository) starts where the store's acknowledgement was.
+  const acknowledgedBefore = store.acknowledgedThrough();
+  await record(2);
+  const back = new LaneDouble('fhir');
+  const https2 = new LaneDouble('https');
+  const other = new LaneDouble('fhir-b');
+  await run([https2, back, other], () => back.sent.includes(store.head().seq) && other.sent.includes(store.head().seq));
+  assert.deepEqual(back.sent, [6, 7, 8, 9, 10, 11, 12].map((i) => start + i), 'nothing skipped for the FHIR server');
+  assert.deepEqual(other.sent, [acknowledgedBefore + 1, acknowledgedBefore + 2]);
+  assert.deepEqual(https2.sent, [acknowledgedBefore + 1, acknowledgedBefore + 2]);
+  assert.equal(store.acknowledgedThrough(), store.head().seq);
+});
