@@ -111,6 +111,8 @@ class Lane {
   urgentDuringSend = false;
   tlsAlarmRecorded = false;
   lastResyncSeq: number | null = null;
+  /** 409s answered since the lane last made progress: from the second on, the lane backs off. */
+  resyncs = 0;
   readonly alarmsRecorded = new Set<string>();
   loop: Promise<void> = Promise.resolve();
 
@@ -436,6 +438,7 @@ export class Forwarder {
     lane.backoffMs = 0;
     lane.tlsAlarmRecorded = false;
     lane.lastResyncSeq = null;
+    lane.resyncs = 0;
     lane.alarmsRecorded.clear();
     if (this.continuityAlarm?.lane === lane.name) this.continuityAlarm = null;
   }
@@ -483,6 +486,14 @@ export class Forwarder {
       this.store.setCursor(lane.name, lastSeq);
     }
     this.changed();
+    // One 409 is a lost ack or a restored upstream: resend at once. Another before any
+    // progress (upstream replicas that disagree behind a load balancer) waits its backoff.
+    if (++lane.resyncs > 1) {
+      return new TransportError('rejected', `the upstream ${lane.name} answered 409 ${lane.resyncs} times in a row without taking events (its chain ends at seq ${lastSeq}, it says)`, {
+        retryable: true,
+        status: 409,
+      });
+    }
     return null;
   }
 

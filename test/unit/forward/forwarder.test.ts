@@ -211,6 +211,24 @@ test('409 with a position the device still holds: acknowledged through it (a los
   assert.equal(tr.calls[1]![0]!.seq, base + 5);
 });
 
+test('409s that keep coming without progress (replicas that disagree) are retried with backoff, not in a loop', async () => {
+  await settle();
+  const acked = store.acknowledgedThrough();
+  await fill(3);
+  const at = (seq: number) => store.readAfter(seq - 1, 1)[0]!.hash;
+  const positions = [acked + 1, acked + 2];
+  const tr = new ScriptedTransport((_batch, call) => ({ kind: 'resync', lastSeq: positions[call % 2]!, lastHash: at(positions[call % 2]!) }));
+  const f = forwarder(tr, { policy: { ...POLICY, backoff: { initialMs: 100, maxMs: 200 }, }, random: () => 0.5 });
+  f.start();
+  await new Promise((r) => setTimeout(r, 400));
+  const s = f.status().lanes[0]!;
+  await f.stop();
+  assert.ok(tr.calls.length <= 10, `${tr.calls.length} sends in 400 ms`);
+  assert.equal(s.lastError?.kind, 'rejected');
+  assert.match(s.lastError?.message ?? '', /answered 409 \d+ times in a row/);
+  await settle();
+});
+
 test('409 below the ack watermark: resend from there, the watermark never moves back', async () => {
   const acked = store.acknowledgedThrough();
   await fill(2);
