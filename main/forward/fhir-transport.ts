@@ -80,6 +80,12 @@ export class FhirTransport implements SealedTransport {
   private readonly endpoint: URL;
   private readonly agent: https.Agent;
   private readonly maxReplyBytes: number;
+  /**
+   * The AuditEvent (logical id) the server named for each event this lane saw stored,
+   * bounded: a 200 naming one already tied to another event means the server's conditional
+   * create matched something else (it does not search by the event's identifier).
+   */
+  private readonly stored = new Map<string, number>();
 
   constructor(private readonly opts: FhirTransportOptions) {
     this.endpoint = new URL(opts.url);
@@ -147,7 +153,9 @@ export class FhirTransport implements SealedTransport {
       this.opts,
       {
         payload,
-        headers: { 'content-type': `${FHIR_JSON}; charset=utf-8`, accept: FHIR_JSON, prefer: 'return=minimal' },
+        // handling=strict: a server that does not support the ifNoneExist search must refuse
+        // it rather than ignore it (an ignored search matches every AuditEvent it holds).
+        headers: { 'content-type': `${FHIR_JSON}; charset=utf-8`, accept: FHIR_JSON, prefer: 'return=minimal, handling=strict' },
         timeoutMs: this.opts.requestTimeoutMs,
         maxReplyBytes: this.maxReplyBytes,
       },
@@ -175,6 +183,7 @@ export class FhirTransport implements SealedTransport {
       // of created (201) or already existing (200) resources: positions are contiguous.
       let done = 0;
       while (done < entries.length && isStored(entries[done]!.response.status)) done++;
+      this.checkStoredAs(batch, entries.slice(0, done));
       if (done > 0) return { kind: 'acknowledged', acceptedThrough: batch[done - 1]!.seq };
       // The first entry failed in a 2xx answer: a server that treats the transaction as a batch.
       const first = entries[0]!.response;
@@ -200,8 +209,46 @@ export class FhirTransport implements SealedTransport {
     throw new TransportError('http-status', `the FHIR server ${host} answered HTTP ${reply.status}${why ? ` (${why})` : ''}`, { retryable: true, status: reply.status });
   }
 
+  /**
+   * Each stored entry must name an AuditEvent of its own. Throws (nothing counted as
+   * delivered) when one names a resource the server gave for another event; remembers
+   * the rest.
+   */
+  private checkStoredAs(batch: readonly SealedEvent[], entries: readonly { readonly response: { readonly location?: string | undefined } }[]): void {
+    const ids = entries.map((e) => resourceId(e.response.location));
+    const seen = new Map<string, number>();
+    ids.forEach((id, i) => {
+      if (id === null) return;
+      const seq = batch[i]!.seq;
+      const other = seen.get(id) ?? this.stored.get(id);
+      if (other !== undefined && other !== seq) {
+        throw new TransportError(
+          'protocol',
+          `the FHIR server ${this.endpoint.host} answered for the event of seq ${seq} with ${id}, the AuditEvent it stored for seq ${other}: its conditional create ` +
+            'does not search by the event identifier (entity:identifier), so events would count as delivered without being stored. Nothing is counted as delivered; ' +
+            'the server must support that search on AuditEvent',
+          { retryable: true },
+        );
+      }
+      seen.set(id, seq);
+    });
+    for (const [id, seq] of seen) {
+      this.stored.delete(id);
+      this.stored.set(id, seq);
+      if (this.stored.size > MAX_REMEMBERED) this.stored.delete(this.stored.keys().next().value!);
+    }
+  }
+
   private entryFailure(sealed: SealedEvent, status: number, statusText: string, why: string | null): TransportError {
     const host = this.endpoint.host;
+    if (status === 412) {
+      return new TransportError(
+        'rejected',
+        `the FHIR server ${host} found more than one AuditEvent for the identifier of seq ${sealed.seq} (412${why ? `: ${why}` : ''}): duplicates on the server, or its ` +
+          'conditional create does not search by entity:identifier. The event is not skipped: it stays next in line and is retried with backoff. Check the server\'s AuditEvent search support and its log',
+        { retryable: false, status, refusedSeq: sealed.seq },
+      );
+    }
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       return new TransportError(
         'rejected',
@@ -222,6 +269,15 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** How many stored AuditEvents the lane remembers to catch a server that matches the wrong one. */
+const MAX_REMEMBERED = 50_000;
+
+/** `AuditEvent/123` from a response location such as `AuditEvent/123/_history/1` (or an absolute URL), or null. */
+function resourceId(location: string | undefined): string | null {
+  const m = location === undefined ? null : /(?:^|\/)(AuditEvent\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]*)?$/.exec(location);
+  return m ? m[1]! : null;
 }
 
 function statusCode(status: string): number {

@@ -57,6 +57,8 @@ export interface TestFhirServer {
    * status, the entries before it stored).
    */
   setRefusalStyle(style: 'atomic' | 'atomic-unnamed' | 'per-entry'): void;
+  /** The Prefer header of each transaction received. */
+  preferences(): readonly string[];
   /** Resolves after the next `n` transactions finished (answered, failed, dropped or hung). */
   transactionsDone(n: number): Promise<void>;
   close(): Promise<void>;
@@ -81,6 +83,12 @@ export async function startTestFhirServer(opts: {
   readonly key: string;
   /** The base path the Bundles go to (default /fhir). */
   readonly base?: string;
+  /**
+   * 'ignores-identifier': a lenient server that drops a search parameter it does not
+   * support, even under Prefer: handling=strict, so an ifNoneExist matches every
+   * AuditEvent it holds (one: 200 with it; several: 412).
+   */
+  readonly search?: 'by-identifier' | 'ignores-identifier';
 }): Promise<TestFhirServer> {
   const base = opts.base ?? '/fhir';
   // Compile the R4 schema now (seconds), not inside the first request's deadline.
@@ -93,6 +101,7 @@ export async function startTestFhirServer(opts: {
   let refusal: EntryRefusal | undefined;
   let style: 'atomic' | 'atomic-unnamed' | 'per-entry' = 'atomic';
   const counts = { transactions: 0, created: 0, existing: 0, refused: 0, faults: 0 };
+  const preferences: string[] = [];
   const sockets = new Set<Socket>();
   const waiters: { remaining: number; resolve: () => void }[] = [];
   const finished = (): void => {
@@ -109,6 +118,7 @@ export async function startTestFhirServer(opts: {
 
   /** `entity:identifier=system|value`, the only search this server answers. */
   const matches = (query: string): string[] => {
+    if (opts.search === 'ignores-identifier') return [...store.keys()];
     const params = new URLSearchParams(query);
     const keys = [...params.keys()];
     const value = params.get('entity:identifier');
@@ -195,6 +205,7 @@ export async function startTestFhirServer(opts: {
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
     const i = index++;
     counts.transactions++;
+    preferences.push(String(req.headers.prefer ?? ''));
     const fault = faults?.({ index: i });
     if (fault) counts.faults++;
     if (fault?.kind === 'hang') {
@@ -265,6 +276,7 @@ export async function startTestFhirServer(opts: {
     setRefusalStyle(s) {
       style = s;
     },
+    preferences: () => preferences,
     transactionsDone(n) {
       return new Promise((resolve) => waiters.push({ remaining: n, resolve }));
     },

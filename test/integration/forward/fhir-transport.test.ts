@@ -204,3 +204,25 @@ test('a server whose certificate is not from the pinned CA gets nothing', async 
     await t.close();
   }
 });
+
+test('a server whose conditional create ignores the identifier search: nothing is counted as delivered on its word', async () => {
+  const serverCert = pki.issue(ca, 'lenient-fhir-server', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+  const lenient = await startTestFhirServer({ ca: ca.cert, cert: serverCert.cert, key: serverCert.key, search: 'ignores-identifier' });
+  const t = new FhirTransport({ url: lenient.url, ca: ca.cert, cert: client.cert, key: client.key, requestTimeoutMs: 5000, maxEntries: 100, source });
+  try {
+    const events = store.readAfter(0, 4);
+    assert.deepEqual(await t.send(events.slice(0, 1), signal), { kind: 'acknowledged', acceptedThrough: events[0]!.seq });
+    // The server now answers every conditional create with the one AuditEvent it holds.
+    await assert.rejects(t.send(events.slice(1), signal), (err: unknown) => {
+      assert.ok(err instanceof TransportError);
+      assert.equal(err.kind, 'protocol');
+      assert.match(err.message, new RegExp(`seq ${events[1]!.seq} with AuditEvent/1, the AuditEvent it stored for seq ${events[0]!.seq}: its conditional create does not search by the event identifier`));
+      return true;
+    });
+    assert.equal(lenient.resources().size, 1, 'the server holds only the first event');
+    assert.ok(lenient.preferences().every((p) => p === 'return=minimal, handling=strict'), lenient.preferences().join(' / '));
+  } finally {
+    await t.close();
+    await lenient.close();
+  }
+});
