@@ -133,6 +133,8 @@ export interface AgentStatus {
    * upstreams started before keep running (`forwarding`), or none runs.
    */
   readonly upstreamProblem: UpstreamProblem | null;
+  /** When the running upstreams (forwarding, the shared directory) were started on the policy; null before the first start. */
+  readonly upstreamsStartedAt: string | null;
   readonly buffer: BufferStatus;
   readonly auth: AuthStatus;
   readonly lastErrors: readonly AgentError[];
@@ -170,6 +172,8 @@ export class Agent {
   private upstreamRetry: NodeJS.Timeout | null = null;
   /** Retries since the upstreams last started (or the policy changed): the next delay doubles. */
   private upstreamRetries = 0;
+  /** The policy the running upstreams were built from (its upstream sections), and when. */
+  private upstreamsBuilt: { readonly key: string; readonly at: string } | null = null;
   private stopping: Promise<void> | null = null;
   /** Policy changes before boot() finished are applied by boot() itself. */
   private booted = false;
@@ -427,6 +431,9 @@ export class Agent {
     if (!this.booted || this.stopping) return;
     this.opts.logger.info(`policy in force from ${snap.source} (${snap.hash ?? 'defaults'})`);
     void this.session?.updatePolicy(snap.policy.session);
+    // A change that leaves the upstream settings as they are (a lock timeout, a log level)
+    // keeps the connections: no reconnect of every workstation's stream for it.
+    if (this.upstreamProblem === null && this.pendingReconfigurations === 0 && this.upstreamsBuilt?.key === upstreamSettings(snap.policy)) return;
     this.upstreamRetries = 0;
     this.restartUpstreams(snap.policy);
   }
@@ -454,6 +461,7 @@ export class Agent {
     if (problem === null) {
       this.upstreamProblem = null;
       this.upstreamRetries = 0;
+      this.upstreamsBuilt = { key: upstreamSettings(policy), at: new Date((this.opts.clock ?? systemClock).wallMs()).toISOString() };
       return;
     }
     if (this.stopping) return;
@@ -569,6 +577,7 @@ export class Agent {
       forwarding: this.forwarder?.status() ?? null,
       upstreamsRestarting: this.pendingReconfigurations > 0,
       upstreamProblem: this.upstreamProblem,
+      upstreamsStartedAt: this.upstreamsBuilt?.at ?? null,
       buffer: this.bufferMonitor?.status() ?? { bytes: 0, budgetBytes: 0, percent: 0, alarmPercent: null },
       auth: {
         directoryVersion: this.directoryInfo.version,
@@ -603,6 +612,11 @@ export class Agent {
     })();
     return this.stopping;
   }
+}
+
+/** The policy sections forwarding and the shared directory are built from. */
+function upstreamSettings(policy: AgentPolicy): string {
+  return JSON.stringify([policy.forwarding, policy.syslog ?? null, policy.fhir ?? null, policy.auth.directorySync]);
 }
 
 function sessionTimes(state: SessionState, now: number): NonNullable<AgentStatus['session']> {

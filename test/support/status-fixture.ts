@@ -50,6 +50,7 @@ export function statusFixture(edit: (s: AgentStatus) => AgentStatus = (s) => s):
     },
     upstreamsRestarting: false,
     upstreamProblem: null,
+    upstreamsStartedAt: '2026-11-30T08:00:00.000Z',
     buffer: { bytes: 2_000_000, budgetBytes: 1_073_741_824, percent: 0.2, alarmPercent: null },
     auth: {
       directoryVersion: 12,

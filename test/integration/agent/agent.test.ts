@@ -155,10 +155,18 @@ test('a policy whose client key cannot be read yet: the upstreams started before
       const forwarding = { https, batch: { lingerMs: 10 }, backoff: { initialMs: 50, maxMs: 500 } };
       writeFileSync(paths.policyFile, JSON.stringify({ forwarding }));
       await until('forwarding on the first policy', () => { const s = agent.status(); return !s.upstreamsRestarting && s.forwarding; });
+      const startedAt = agent.status().upstreamsStartedAt;
+      assert.ok(startedAt);
+
+      // A change that leaves the upstream settings alone (a lock timeout) keeps the connections.
+      writeFileSync(paths.policyFile, JSON.stringify({ forwarding, session: { warnAfterSeconds: 500, lockAfterSeconds: 600 } }));
+      await until('the session change in force', () => agent.policy().session.lockAfterSeconds === 600);
+      assert.equal(agent.status().upstreamsRestarting, false);
+      assert.equal(agent.status().upstreamsStartedAt, startedAt, 'the upstreams were not restarted');
 
       // IT rolls out a renewed client certificate; its key reaches the workstation a little later.
       const renewedKey = join(dir, 'renewed.key');
-      writeFileSync(paths.policyFile, JSON.stringify({ forwarding: { ...forwarding, https: { ...https, clientKey: { source: 'file', path: renewedKey } } } }));
+      writeFileSync(paths.policyFile, JSON.stringify({ forwarding: { ...forwarding, https: { ...https, clientKey: { source: 'file', path: renewedKey } } }, session: { warnAfterSeconds: 500, lockAfterSeconds: 600 } }));
       const problem = await until('the problem to be reported', () => agent.status().upstreamProblem);
       assert.match(problem.message, new RegExp(`client key file ${renewedKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} cannot be read: ENOENT`));
       const s = agent.status();
@@ -174,6 +182,7 @@ test('a policy whose client key cannot be read yet: the upstreams started before
       copyFileSync(client.keyPath, renewedKey);
       chmodSync(renewedKey, 0o600);
       await until('the retry to start the new upstreams', () => { const now = agent.status(); return now.upstreamProblem === null && !now.upstreamsRestarting && now.forwarding; }, 15_000);
+      assert.notEqual(agent.status().upstreamsStartedAt, startedAt, 'restarted on the renewed key');
       assert.equal(trayModel(agent.status()).state === 'error', false);
       const later = (await agent.store.record({ action: 'session.lock', user: 'nurse-0001', method: 'manual', details: { reason: 'manual' } })).seq;
       await receiver.waitFor((c) => c.stored >= later, 15_000);
