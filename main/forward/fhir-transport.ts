@@ -30,6 +30,7 @@ export interface FhirTransportOptions {
   /** Most entries in one transaction; a longer batch is acknowledged in part and the rest sent next. */
   readonly maxEntries: number;
   readonly source: FhirAuditSource;
+  /** Default: 1 MB, or 16 KB per entry when more (a server may return whole resources despite return=minimal). */
   readonly maxReplyBytes?: number;
 }
 
@@ -91,7 +92,7 @@ export class FhirTransport implements SealedTransport {
     this.endpoint = new URL(opts.url);
     if (this.endpoint.protocol !== 'https:') throw new Error(`the FHIR server URL must be https:// (got ${this.endpoint.protocol}); nothing is sent in clear`);
     if (!Number.isSafeInteger(opts.maxEntries) || opts.maxEntries < 1) throw new Error('FhirTransport: maxEntries must be a positive integer');
-    this.maxReplyBytes = opts.maxReplyBytes ?? 1024 * 1024;
+    this.maxReplyBytes = opts.maxReplyBytes ?? Math.max(1024 * 1024, opts.maxEntries * 16 * 1024);
     this.agent = mutualTlsAgent(opts);
   }
 

@@ -155,14 +155,14 @@ export function postOverMutualTls(
       }
     });
     req.on('response', (res) => {
-      readReply(res, request.maxReplyBytes)
+      readReply(res, request.maxReplyBytes, endpoint.host)
         .then((text) => finish(() => resolve({ status: res.statusCode ?? 0, text })))
         .catch((err: unknown) => fail(classify(err, true, endpoint.host)));
     });
   });
 }
 
-function readReply(res: IncomingMessage, max: number): Promise<string> {
+function readReply(res: IncomingMessage, max: number, host: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -170,7 +170,7 @@ function readReply(res: IncomingMessage, max: number): Promise<string> {
       size += chunk.length;
       if (size > max) {
         res.destroy();
-        reject(new TransportError('protocol', `the upstream reply exceeds ${max} bytes`, { retryable: true }));
+        reject(new TransportError('protocol', `the reply of ${host} exceeds ${max} bytes; nothing in it was counted as delivered`, { retryable: true }));
         return;
       }
       chunks.push(chunk);
