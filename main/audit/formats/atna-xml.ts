@@ -257,9 +257,23 @@ function detailText(value: AuditDetailValue): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/**
+ * The `cwa.truncated` detail: the omitted keys, as many as fit in NOTE_KEYS_CHARS (then how
+ * many more), so that its own size stays small enough for the smallest cap policy allows.
+ */
 function truncationNote(omittedKeys: readonly string[], maxBytes: number): string {
-  return detail(TRUNCATION_DETAIL_TYPE, `details omitted to fit ${maxBytes} bytes: ${omittedKeys.join(',')}`);
+  let list = '';
+  let shown = 0;
+  for (const key of omittedKeys) {
+    const next = shown === 0 ? key : `${list},${key}`;
+    if (next.length > NOTE_KEYS_CHARS) break;
+    list = next;
+    shown++;
+  }
+  const more = omittedKeys.length - shown;
+  return detail(TRUNCATION_DETAIL_TYPE, `details omitted to fit ${maxBytes} bytes: ${list}${more > 0 ? `${shown > 0 ? ',' : ''}… and ${more} more` : ''}`);
 }
+const NOTE_KEYS_CHARS = 256;
 
 // XML 1.0 allows tab, LF, CR and U+0020 and up except surrogates (paired ones are fine in
 // JS strings), U+FFFE and U+FFFF. Anything else becomes U+FFFD rather than invalid XML.

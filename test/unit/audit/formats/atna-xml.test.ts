@@ -123,6 +123,19 @@ describe('ATNA audit message XML', () => {
     assert.match(d.get(TRUNCATION_DETAIL_TYPE)!, /: b$/);
   });
 
+  it('at the smallest cap policy allows, an event with the most and longest detail keys still fits; the note names what it can', () => {
+    const details: Record<string, string> = {};
+    for (let k = 0; k < 32; k++) details[`${String(k).padStart(2, '0')}-${'k'.repeat(61)}`] = 'v'.repeat(200);
+    const { event, sealed } = chain.next({ action: 'policy.rejected', details });
+    const out = atnaAuditMessage(event, sealed, source, 3_500);
+    assert.ok(out.bytes <= 3_500, `${out.bytes} bytes`);
+    assert.deepEqual(validateAuditMessage(out.xml), []);
+    assert.ok(out.omittedDetails.length > 0);
+    const note = detailsOf(out.xml).get(TRUNCATION_DETAIL_TYPE)!;
+    assert.match(note, new RegExp(`^details omitted to fit 3500 bytes: ${out.omittedDetails[0]}.*… and \\d+ more$`));
+    assert.ok(note.length < 400, note);
+  });
+
   it('refuses to cut identifying fields when even they do not fit', () => {
     const { event, sealed } = chain.next(sampleInput('agent.start'));
     assert.throws(() => atnaAuditMessage(event, sealed, source, 500), AtnaFormatError);
