@@ -601,13 +601,16 @@ export class Agent {
       if (this.upstreamRetry) clearTimeout(this.upstreamRetry);
       await this.reconfiguring.catch(() => undefined);
       await this.session?.flush().catch(() => undefined);
+      // Nothing new from the session, the pages, the timers or the directory stream from
+      // here on (what is already queued still finishes): the trail ends with the stop.
+      this.disposables.dispose();
+      await this.session?.flush().catch(() => undefined);
       await this.recorder.drain();
       await this.store.record({ action: 'audit.recording_stopped', details: { reason } }).catch((err: Error) => this.noteError('audit', err.message));
       await this.store.record({ action: 'agent.stop', details: { reason } }).catch((err: Error) => this.noteError('audit', err.message));
       this.recorder.dispose();
       if (this.forwarder) await this.forwarder.stop();
       this.bufferMonitor?.stop();
-      this.disposables.dispose();
       await this.store.close();
     })();
     return this.stopping;
