@@ -56,6 +56,9 @@ export interface CredentialCheckerOptions {
 }
 
 export class CredentialChecker {
+  /** The PIN check under way per user (the next one waits for it). */
+  private readonly pinChecks = new Map<string, Promise<void>>();
+
   constructor(private readonly o: CredentialCheckerOptions) {}
 
   get webauthn(): WebAuthnService {
@@ -110,12 +113,38 @@ export class CredentialChecker {
     return this.lockout(user.id, user).lockedUntilMs;
   }
 
-  async checkPin(user: DirectoryUser, pin: string): Promise<PinCheck> {
-    const before = this.lockout(user.id, user);
+  /**
+   * One PIN check at a time per user: checks that overlapped (a keystroke injector submitting
+   * faster than a PIN hashes) would each pass the lockout test before any of them counted,
+   * and a right guess among them would erase the lockout the others had earned.
+   */
+  checkPin(user: DirectoryUser, pin: string): Promise<PinCheck> {
+    const previous = this.pinChecks.get(user.id) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.checkPinNow(user, pin),
+      () => this.checkPinNow(user, pin),
+    );
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pinChecks.set(user.id, settled);
+    void settled.then(() => {
+      if (this.pinChecks.get(user.id) === settled) this.pinChecks.delete(user.id);
+    });
+    return run;
+  }
+
+  private async checkPinNow(user: DirectoryUser, pin: string): Promise<PinCheck> {
+    const fresh = (await this.o.directory.get(user.id)) ?? user;
+    const before = this.lockout(user.id, fresh);
     if (before.lockedUntilMs !== null) return { ok: false, reason: 'locked-out', ...before };
     const verifier = await this.o.directory.pinVerifier(user.id);
     if (verifier === null) return { ok: false, reason: 'no-pin', ...before };
     if (await verifyPin(pin, verifier, this.o.keys().pinPepper)) {
+      // A lockout that began while this PIN was hashed (another workstation) still holds.
+      const after = this.lockout(user.id, (await this.o.directory.get(user.id)) ?? fresh);
+      if (after.lockedUntilMs !== null) return { ok: false, reason: 'locked-out', ...after };
       this.succeeded(user.id);
       return { ok: true };
     }
@@ -142,7 +171,10 @@ export class CredentialChecker {
         result = { ok: false, kind: 'counter-regressed', detail: `the counter ${result.newCounter} is not above the highest seen at another workstation`, credentialId: result.credentialId };
       } else {
         await this.o.directory.recordUse(result.credentialId, result.newCounter, new Date(this.o.clock.wallMs()).toISOString());
-        this.succeeded(user.id);
+        // Only a key that verified its user is a whole sign-in. A touch alone (the agent's PIN
+        // comes next) must not clear the failure count: the PIN it leads to would get
+        // unlimited guesses, a few at a time between touches.
+        if (result.uv === 'authenticator' && result.userVerified) this.succeeded(user.id);
         return result;
       }
     }

@@ -88,6 +88,29 @@ describe('lock page: FIDO2 security keys', { skip: skip ?? false }, () => {
     await applyPolicy(h, WINDOWS, () => h.agent.policy().auth.userVerification === 'required');
   });
 
+  it('on Linux and macOS, a key touch does not clear the PIN failures: wrong PINs between touches add up to the lockout', async () => {
+    await applyPolicy(h, { ...LINUX, auth: { ...LINUX.auth, pin: { maxFailures: 3 } } }, () => h.agent.policy().auth.pin.maxFailures === 3);
+    try {
+      await lockAgain();
+      await d.tap(LEE.badge);
+      await d.waitFor('pin-after-key');
+      await d.typePin('1593');
+      await d.waitForText(/2 tries left/);
+      await d.typePin('1594');
+      await d.waitForText(/1 try left/);
+      // Start again: tap, touch the key, guess once more.
+      await handleRequest(h.handlers, 'lock:cancel', {});
+      await lockAgain();
+      await d.tap(LEE.badge);
+      await d.waitFor('pin-after-key');
+      await d.typePin('1595');
+      await d.waitFor('locked-out');
+    } finally {
+      await h.agent.directoryAdmin('test').clearLockout(LEE.id);
+      await applyPolicy(h, WINDOWS, () => h.agent.policy().auth.userVerification === 'required' && h.agent.policy().auth.pin.maxFailures !== 3);
+    }
+  });
+
   it('refuses a replayed assertion and audits it', async () => {
     await lockAgain();
     let captured: unknown = null;
