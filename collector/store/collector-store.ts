@@ -296,11 +296,18 @@ export class CollectorStore {
     }
     if (e.badgeToken) {
       if (e.replaceBadges) await t.run("UPDATE dir_badges SET state = 'revoked', version = $2 WHERE user_id = $1 AND state = 'active'", [e.userId, version]);
-      await t.run(
+      // Conditional, not only checked above: on PostgreSQL two instances may enrol the same
+      // badge for two people at once; the second waits here for the first to commit and must
+      // then find the badge taken, not take it over.
+      const bound = await t.run(
         "INSERT INTO dir_badges (token, user_id, state, created_at, version) VALUES ($1, $2, 'active', $3, $4) " +
-          "ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, state = 'active', created_at = excluded.created_at, version = excluded.version",
+          "ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, state = 'active', created_at = excluded.created_at, version = excluded.version " +
+          "WHERE dir_badges.user_id = excluded.user_id OR dir_badges.state <> 'active'",
         [e.badgeToken, e.userId, now, version],
       );
+      if (bound.changes === 0) {
+        throw new DirectoryConflictError('badge-bound', 'This badge already belongs to someone else. Use a different badge, or have the other enrolment revoked first.');
+      }
     }
     if (e.credential) {
       const c = e.credential;

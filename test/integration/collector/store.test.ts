@@ -117,6 +117,27 @@ for (const make of BACKENDS) {
       assert.deepEqual([sam?.state, sam?.badges.map((b) => b.state)], ['revoked', ['revoked']]);
     });
 
+    it('one new badge enrolled for two people at the same moment (two collectors on PostgreSQL): one is refused, the badge keeps one owner', async () => {
+      const db = backend.fresh();
+      const stores = backend.name === 'postgres' ? await Promise.all([1, 2].map(() => CollectorStore.open(db.connect()))) : [await CollectorStore.open(db.connect())];
+      try {
+        const [a, b] = [stores[0]!, stores[stores.length - 1]!];
+        const v0 = await a.version();
+        const people = ['ann.lee', 'ben.ito'];
+        const results = await Promise.allSettled([a.applyChange(enrol(people[0]!, { badgeToken: token('f') }), 'ws-1'), b.applyChange(enrol(people[1]!, { badgeToken: token('f') }), 'ws-2')]);
+        const won = results.findIndex((r) => r.status === 'fulfilled');
+        const lost = results.findIndex((r) => r.status === 'rejected');
+        assert.ok(won >= 0 && lost >= 0, `one enrolment wins, one is refused: ${results.map((r) => r.status).join(', ')}`);
+        const reason = (results[lost] as PromiseRejectedResult).reason as unknown;
+        assert.ok(reason instanceof DirectoryConflictError && reason.kind === 'badge-bound', String(reason));
+        assert.equal(await a.version(), v0 + 1, 'the refused one left no version behind');
+        assert.deepEqual((await a.user(people[won]!))?.badges.map((x) => [x.token, x.state]), [[token('f'), 'active']]);
+        assert.equal(await a.user(people[lost]!), null);
+      } finally {
+        for (const s of stores) await s.close();
+      }
+    });
+
     it('locks a user out organisation-wide after N failures (a directory change), and the lockout ends', async () => {
       await store.applyChange(enrol('ray.patel', { badgeToken: token('d') }), 'ws-0003');
       const rule = { maxFailures: 3, lockoutMs: 60_000 };
