@@ -76,7 +76,7 @@ export const CATALOG = {
 
   // Authentication
   'auth.badge.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-badge', 'Badge accepted')], 'A badge tap identified an enrolled user.'),
-  'auth.badge.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-badge', 'Badge rejected')], 'A badge tap was refused (details.kind: unknown-badge, revoked-badge, revoked-user, locked-out, not-enroller; details.purpose). Never the card number.', { outcome: 4 }),
+  'auth.badge.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-badge', 'Badge rejected')], 'A badge tap, or a user ID typed for emergency access (method user-id), was refused (details.kind: unknown-badge, revoked-badge, revoked-user, locked-out, not-enroller, unknown-user; details.purpose). Never the card number, nor an ID no active user has.', { outcome: 4 }),
   'auth.pin.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-pin', 'PIN accepted')], 'The PIN was correct.'),
   'auth.pin.failure': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-pin', 'PIN rejected')], 'The PIN was rejected (details.kind: wrong-pin, locked-out; details.triesLeft). Never the PIN.', { outcome: 4 }),
   'auth.fido.success': entry(USER_AUTHENTICATION, [LOGIN, cwa('auth-fido2', 'FIDO2 assertion accepted')], 'A FIDO2/WebAuthn assertion verified (details.userVerification: authenticator = the key checked its PIN, agent-pin = key presence + the agent PIN).'),

@@ -93,6 +93,28 @@ export class CredentialChecker {
     return { kind: 'user', user };
   }
 
+  /**
+   * Resolves a user ID typed for emergency access (no badge at hand); refusals are audited as
+   * a refused identification (method user-id), never with the text typed when no active
+   * user has it, and without telling an unknown ID from a revoked one.
+   */
+  async identifyUserId(userId: string, purpose: string): Promise<{ kind: 'user'; user: DirectoryUser } | { kind: 'unknown' } | { kind: 'locked-out'; user: DirectoryUser; untilMs: number }> {
+    const refuse = async (kind: string, user: string | null, extra: Record<string, string> = {}) => {
+      await this.o.recorder.record({ action: 'auth.badge.failure', user, method: 'user-id', details: { kind, purpose, ...extra } });
+    };
+    const user = await this.current(userId);
+    if (!user) {
+      await refuse('unknown-user', null);
+      return { kind: 'unknown' };
+    }
+    const until = this.lockedUntil(user);
+    if (until !== null) {
+      await refuse('locked-out', user.id, { until: new Date(until).toISOString() });
+      return { kind: 'locked-out', user, untilMs: until };
+    }
+    return { kind: 'user', user };
+  }
+
   /** Re-reads a user (a revocation between the tap and the factor takes effect at once). */
   async current(userId: string): Promise<DirectoryUser | null> {
     const user = await this.o.directory.get(userId);

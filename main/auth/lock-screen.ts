@@ -282,18 +282,17 @@ export class LockScreen implements LockPresenter, Disposable {
     return this.guard(async () => {
       const flow = this.flow;
       if (flow.kind !== 'breakglass' || flow.step !== 'identify') return;
-      const user = await this.o.checker.current(userId);
-      if (!user) {
+      const found = await this.o.checker.identifyUserId(userId, 'breakglass');
+      if (found.kind === 'unknown') {
         this.setFlow({ ...flow, error: 'No active enrolment has that user ID. Check it, or tap your badge instead.' });
         return;
       }
-      const lock = this.o.checker.lockout(user.id, user);
-      if (lock.lockedUntilMs !== null) {
-        this.rememberLabel(user);
-        this.setFlow({ kind: 'notice', view: this.lockedOutView(user, lock.lockedUntilMs) });
+      if (found.kind === 'locked-out') {
+        this.rememberLabel(found.user);
+        this.setFlow({ kind: 'notice', view: this.lockedOutView(found.user, found.untilMs) });
         return;
       }
-      this.toBreakglassReason(user);
+      this.toBreakglassReason(found.user);
     });
   }
 

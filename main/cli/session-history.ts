@@ -131,6 +131,7 @@ const BADGE_REFUSALS: Record<string, string> = {
   'revoked-user': 'a badge of a revoked account was tapped',
   'locked-out': 'a badge was tapped while its user is locked out',
   'not-enroller': 'a badge without the enroller role was tapped at enrolment',
+  'unknown-user': 'emergency access was asked for a user ID that no active user has',
 };
 
 /** One event in the words a technician reads out over the phone. */

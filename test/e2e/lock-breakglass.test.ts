@@ -87,9 +87,17 @@ describe('lock page: break-glass', { skip: skip ?? false }, () => {
     await d.waitFor('locked-owner');
     await d.click('breakglass');
     await d.waitFor('breakglass-identify');
+    const before = h.agent.store.head().seq;
     await d.fill('user-id', 'no.such.person');
     await d.page.keyboard.press('Enter');
     await d.waitForText(/No active enrolment has that user ID/);
+    // The refused lookup is in the trail, without the text typed.
+    const refused = await eventually(
+      () => h.agent.store.readAfter(before, 50).map((e) => parseEventBody(e.body)).find((e) => e.action === 'auth.badge.failure' && e.method === 'user-id'),
+      'the refused user ID in the trail',
+    );
+    assert.deepEqual([refused.user, refused.details], [null, { kind: 'unknown-user', purpose: 'breakglass' }]);
+    assert.ok(!JSON.stringify(refused).includes('no.such.person'));
     await d.fill('user-id', DANA.id);
     await d.click('breakglass-continue');
     await d.waitFor('breakglass-reason');
