@@ -67,6 +67,8 @@ export interface CollectorOptions {
   readonly maxEventBodyBytes?: number;
   /** How often this instance looks for directory changes made elsewhere (another instance, the admin CLI). */
   readonly pollMs?: number;
+  /** How often open directory streams are checked against the device registry (a revoked device's stream is closed); 10 s. */
+  readonly streamCheckMs?: number;
   readonly faults?: FaultPlan;
   readonly now?: () => number;
   /** Worker threads verifying signatures (default: one per core). */
@@ -120,7 +122,8 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   const maxEventBody = opts.maxEventBodyBytes ?? 32 * 1024 * 1024;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const streams = new Set<ServerResponse>();
+  /** Open directory streams and the device each belongs to. */
+  const streams = new Map<ServerResponse, string>();
   const nonces = new Map<string, number>();
   let version = await store.version();
 
@@ -208,7 +211,11 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
     const check = checkRequestSignature(req.headers, req.method ?? 'GET', path, body, keys.keyOf(device), now());
     if (!check.ok) throw new HttpReply(403, { reason: 'bad-signature', message: check.reason });
     const at = now();
-    for (const [n, t] of nonces) if (at - t > NONCE_WINDOW_MS) nonces.delete(n);
+    // Oldest first (insertion order): stop at the first one still in the window.
+    for (const [n, t] of nonces) {
+      if (at - t <= NONCE_WINDOW_MS) break;
+      nonces.delete(n);
+    }
     const nonceKey = `${claimed}/${check.nonce}`;
     if (nonces.has(nonceKey)) throw new HttpReply(403, { reason: 'replayed', message: 'this request was already received (a replay)' });
     nonces.set(nonceKey, at);
@@ -292,7 +299,7 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
       if (!Number.isSafeInteger(since) || since < 0) throw new HttpReply(400, { reason: 'malformed', message: 'since must be a directory version (0 or more)' });
       return reply(res, 200, await store.changesSince(since));
     }
-    if (path === DIRECTORY_STREAM_PATH && req.method === 'GET') return openStream(res);
+    if (path === DIRECTORY_STREAM_PATH && req.method === 'GET') return openStream(res, device);
     if (path === ORG_KEY_PATH && req.method === 'GET') return reply(res, 200, { key: opts.orgKey.toString('base64'), keyId: orgKeyFingerprint(opts.orgKey) });
     if (req.method !== 'POST') throw new HttpReply(405, { reason: 'method-not-allowed', message: `${req.method} is not allowed here` });
     if (path === DIRECTORY_CHANGES_PATH) {
@@ -341,10 +348,10 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
     }
   }
 
-  function openStream(res: ServerResponse): void {
+  function openStream(res: ServerResponse, device: string): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(`retry: 2000\nevent: version\ndata: ${JSON.stringify({ version })}\n\n`);
-    streams.add(res);
+    streams.set(res, device);
     const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
     res.on('close', () => {
       clearInterval(keepalive);
@@ -362,7 +369,19 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
     if (v <= version) return;
     version = v;
     const frame = `event: version\ndata: ${JSON.stringify({ version: v })}\n\n`;
-    for (const s of streams) s.write(frame);
+    for (const s of streams.keys()) s.write(frame);
+  }
+
+  /** Closes the streams of devices revoked (or removed) since they opened: reconnecting, they get 403. */
+  async function dropRevokedStreams(): Promise<void> {
+    if (streams.size === 0) return;
+    let active: Set<string>;
+    try {
+      active = new Set((await store.devices()).filter((d) => d.state === 'active').map((d) => d.deviceId));
+    } catch {
+      return; // the database is unreachable for a moment: the next check tries again
+    }
+    for (const [res, device] of streams) if (!active.has(device)) res.end();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -409,6 +428,7 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('collector: no TCP address');
   const poll = setInterval(() => void announce(), opts.pollMs ?? 500);
+  const streamCheck = setInterval(() => void dropRevokedStreams(), opts.streamCheckMs ?? 10_000);
   let closed = false;
   const snapshot = (): CollectorCounts => ({ ...counts });
 
@@ -458,9 +478,10 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
       if (closed) return;
       closed = true;
       clearInterval(poll);
+      clearInterval(streamCheck);
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      for (const s of streams) s.end();
+      for (const s of streams.keys()) s.end();
       pool.dispose();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();

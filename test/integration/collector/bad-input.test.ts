@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,10 +17,11 @@ import { SqliteDb } from '../../../collector/store/sqlite';
 import { buildEvent, GENESIS_HASH } from '../../../main/audit/event';
 import { canonicalJson } from '../../../main/audit/canonical-json';
 import { chainHash } from '../../../main/audit/seal';
-import { DIRECTORY_CHANGES_PATH, DIRECTORY_PATH } from '../../../main/auth/directory-wire';
+import { DIRECTORY_CHANGES_PATH, DIRECTORY_PATH, DIRECTORY_STREAM_PATH } from '../../../main/auth/directory-wire';
 import { keyIdOf } from '../../../main/platform/device-identity';
 import { signRequest } from '../../../main/forward/request-signature';
 import { EVENTS_PATH } from '../../../main/forward/wire-contract';
+import { until } from '../../support/until';
 
 interface Device {
   readonly id: string;
@@ -54,7 +56,7 @@ describe('collector: bad input', () => {
     for (const d of [a, b, gone]) await store.registerDevice({ deviceId: d.id, publicKeyPem: d.pem, label: '' });
     await store.revokeDevice(gone.id);
     await store.enrol({ userId: 'dana.reyes', profile: { displayName: 'Dana Reyes', roles: ['enroller'] }, badgeToken: '1'.repeat(64), pinVerifier: 'scrypt1$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$' + 'A'.repeat(43) });
-    collector = await startCollector({ tls: { ca: ca.cert, cert: server.cert, key: server.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024 });
+    collector = await startCollector({ tls: { ca: ca.cert, cert: server.cert, key: server.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024, streamCheckMs: 100 });
   });
   after(async () => {
     await collector?.close();
@@ -146,6 +148,30 @@ describe('collector: bad input', () => {
         assert.equal(r.json?.users, undefined, 'no directory data');
       }
     });
+  });
+
+  it('closes the directory stream of a device revoked while it was open', async () => {
+    const late = device('ws-revoked-later');
+    await store.registerDevice({ deviceId: late.id, publicKeyPem: late.pem, label: '' });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = https.request(`${collector.url}${DIRECTORY_STREAM_PATH}`, {
+        method: 'GET',
+        ca: ca.cert,
+        cert: client.cert,
+        key: client.key,
+        servername: 'localhost',
+        headers: signed(late, 'GET', DIRECTORY_STREAM_PATH, Buffer.alloc(0)),
+      });
+      req.on('response', resolve).on('error', reject);
+      req.end();
+    });
+    assert.equal(res.statusCode, 200);
+    res.resume();
+    let ended = false;
+    res.once('end', () => (ended = true)).once('close', () => (ended = true));
+    assert.equal(collector.streams(), 1);
+    await store.revokeDevice(late.id);
+    await until('the collector to close the stream', () => ended && collector.streams() === 0, 5_000);
   });
 
   it("refuses a device key signing for another device, and a replayed request", async () => {
