@@ -86,6 +86,8 @@ export class LockScreen implements LockPresenter, Disposable {
   private directoryEmpty = false;
   private flowTimer: Disposable | null = null;
   private disposed = false;
+  /** The page request under way (the next waits for it). */
+  private requests: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: LockScreenOptions) {}
 
@@ -440,7 +442,19 @@ export class LockScreen implements LockPresenter, Disposable {
   }
 
   /** Runs a page request; any fault becomes the agent-error view (and a status error), never a stack trace. */
-  private async guard(work: () => Promise<void>): Promise<Sequenced<LockView>> {
+  /**
+   * Page requests one at a time, in arrival order: each decides on the flow it finds. A slow
+   * one (a PIN hashing, a key's counter checked at the collector) can then never write back
+   * a screen that a later tap replaced meanwhile, nor count a second user's PIN against the
+   * first. (Controller effects do not come through here, so a request may dispatch.)
+   */
+  private guard(work: () => Promise<void>): Promise<Sequenced<LockView>> {
+    const run = this.requests.then(() => this.guardNow(work));
+    this.requests = run.catch(() => undefined);
+    return run;
+  }
+
+  private async guardNow(work: () => Promise<void>): Promise<Sequenced<LockView>> {
     try {
       await work();
     } catch (err) {
