@@ -65,6 +65,12 @@ export interface CollectorOptions {
   readonly port?: number;
   readonly host?: string;
   readonly maxEventBodyBytes?: number;
+  /**
+   * Bytes of event batches read and verified at once (by their declared length); past it a
+   * batch is answered 503 and the workstation retries after its backoff, so many large
+   * uploads at once cannot exhaust the collector's memory. 256 MiB. One batch always fits.
+   */
+  readonly intakeBudgetBytes?: number;
   /** How often this instance looks for directory changes made elsewhere (another instance, the admin CLI). */
   readonly pollMs?: number;
   /** How often open directory streams are checked against the device registry (a revoked device's stream is closed); 10 s. */
@@ -120,6 +126,8 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   changed.setMaxListeners(0);
   let faults = opts.faults;
   const maxEventBody = opts.maxEventBodyBytes ?? 32 * 1024 * 1024;
+  const intakeBudget = opts.intakeBudgetBytes ?? 256 * 1024 * 1024;
+  let intakeBytes = 0;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   /** Open directory streams and the device each belongs to. */
@@ -264,6 +272,22 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
       req.resume();
       return;
     }
+    const declared = Number(req.headers['content-length']);
+    const reserve = Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, maxEventBody) : maxEventBody;
+    if (intakeBytes > 0 && intakeBytes + reserve > intakeBudget) {
+      counts.refused++;
+      req.resume();
+      return reply(res, 503, { reason: 'busy', message: 'the collector is taking in as much as it can hold; the batch is not stored, send it again shortly' });
+    }
+    intakeBytes += reserve;
+    try {
+      await takeIn(req, res, fault);
+    } finally {
+      intakeBytes -= reserve;
+    }
+  }
+
+  async function takeIn(req: IncomingMessage, res: ServerResponse, fault: Fault | undefined): Promise<void> {
     const raw = await readBody(req, maxEventBody, fault);
     if (raw === null) {
       if (!req.socket.destroyed) reply(res, 413, { reason: 'too-large', message: `a batch may be at most ${maxEventBody} bytes` });
@@ -408,6 +432,8 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
+  // A sender too slow to finish a request in two minutes holds its share of the intake budget no longer.
+  server.requestTimeout = 120_000;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -56,7 +56,7 @@ describe('collector: bad input', () => {
     for (const d of [a, b, gone]) await store.registerDevice({ deviceId: d.id, publicKeyPem: d.pem, label: '' });
     await store.revokeDevice(gone.id);
     await store.enrol({ userId: 'dana.reyes', profile: { displayName: 'Dana Reyes', roles: ['enroller'] }, badgeToken: '1'.repeat(64), pinVerifier: 'scrypt1$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$' + 'A'.repeat(43) });
-    collector = await startCollector({ tls: { ca: ca.cert, cert: server.cert, key: server.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024, streamCheckMs: 100 });
+    collector = await startCollector({ tls: { ca: ca.cert, cert: server.cert, key: server.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024, intakeBudgetBytes: 300 * 1024, streamCheckMs: 100 });
   });
   after(async () => {
     await collector?.close();
@@ -148,6 +148,23 @@ describe('collector: bad input', () => {
         assert.equal(r.json?.users, undefined, 'no directory data');
       }
     });
+  });
+
+  it('answers 503 to a batch that would take the intake past its memory budget, and takes it once there is room', async () => {
+    const big = 200 * 1024;
+    // A slow sender holds 200 KiB of the 300 KiB budget while its body trickles in.
+    const requestsBefore = collector.counts().requests;
+    const slow = https.request(`${collector.url}${EVENTS_PATH}`, { method: 'POST', ca: ca.cert, cert: client.cert, key: client.key, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': big } });
+    const slowReply = new Promise<number>((resolve, reject) => slow.on('response', (r) => { r.resume(); resolve(r.statusCode ?? 0); }).on('error', reject));
+    slow.write(Buffer.alloc(big / 2, 0x20));
+    await until('the slow batch to be under way', () => collector.counts().requests > requestsBefore, 5_000);
+    const busy = await send('POST', EVENTS_PATH, Buffer.alloc(big, 0x20));
+    assert.equal(busy.status, 503);
+    assert.equal(busy.json?.reason, 'busy');
+    slow.end(Buffer.alloc(big / 2, 0x20));
+    assert.equal(await slowReply, 400, 'the slow batch was read (and refused as not JSON)');
+    const later = await send('POST', EVENTS_PATH, Buffer.alloc(big, 0x20));
+    assert.equal(later.status, 400, 'with room again the batch is read');
   });
 
   it('closes the directory stream of a device revoked while it was open', async () => {
