@@ -609,7 +609,9 @@ export class Agent {
       await this.store.record({ action: 'audit.recording_stopped', details: { reason } }).catch((err: Error) => this.noteError('audit', err.message));
       await this.store.record({ action: 'agent.stop', details: { reason } }).catch((err: Error) => this.noteError('audit', err.message));
       this.recorder.dispose();
-      if (this.forwarder) await this.forwarder.stop();
+      // A send in flight is cut short (an OS shutdown does not wait a request timeout): its
+      // events stay unacknowledged and go again at the next start; upstreams dedupe them.
+      if (this.forwarder) await this.forwarder.stop({ abortInFlight: true });
       this.bufferMonitor?.stop();
       await this.store.close();
     })();
