@@ -327,8 +327,10 @@ export class Agent {
     await this.refreshDirectoryInfo();
   }
 
-  /** Follows the collector named by forwarding.https (the same mutual TLS), unless policy says off. */
-  /** Returns why the collector named cannot be followed, or null; the one followed until now then stays followed. */
+  /**
+   * Follows the collector named by forwarding.https (the same mutual TLS), unless policy says
+   * off. Returns why it cannot be followed, or null; the one followed until now then stays followed.
+   */
   private async configureDirectorySync(policy: AgentPolicy): Promise<string | null> {
     const https = policy.forwarding.https;
     if (!https || policy.auth.directorySync === 'off') {

@@ -141,11 +141,8 @@ export class CredentialChecker {
    * and a right guess among them would erase the lockout the others had earned.
    */
   checkPin(user: DirectoryUser, pin: string): Promise<PinCheck> {
-    const previous = this.pinChecks.get(user.id) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.checkPinNow(user, pin),
-      () => this.checkPinNow(user, pin),
-    );
+    // The chain holds settled promises only, so one failed check never blocks the next.
+    const run = (this.pinChecks.get(user.id) ?? Promise.resolve()).then(() => this.checkPinNow(user, pin));
     const settled = run.then(
       () => undefined,
       () => undefined,

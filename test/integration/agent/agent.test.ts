@@ -23,6 +23,22 @@ import { TestPki } from '../../../collector/demo-pki';
 import { startReceiver } from '../../support/test-collector';
 import { until } from '../../support/until';
 
+/** A hospital CA, the collector (SQLite in `dir`) with the agent's device registered, and a client certificate for the agent. */
+async function collectorFor(agent: Agent, pki: TestPki, dir: string) {
+  const ca = pki.createCa('hospital-ca');
+  const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+  const client = pki.issue(ca, 'workstation', { kind: 'client' });
+  chmodSync(client.keyPath, 0o600);
+  const receiver = await startReceiver({
+    ca: ca.cert,
+    cert: server.cert,
+    key: server.key,
+    dbPath: join(dir, 'collector.db'),
+    devices: new Map([[agent.status().deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
+  });
+  return { ca, client, receiver };
+}
+
 test('headless agent: policy-driven forwarding to the verifying receiver, policy rejection, status socket, clean stop', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cwa-agent-'));
   const service = uniqueService('agent');
@@ -40,17 +56,7 @@ test('headless agent: policy-driven forwarding to the verifying receiver, policy
     assert.deepEqual([first.audit.journalMode, first.audit.synchronous], ['wal', 2]);
 
     // IT registers the device at the collector and deploys a policy naming it.
-    const ca = pki.createCa('hospital-ca');
-    const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
-    const client = pki.issue(ca, 'workstation', { kind: 'client' });
-    chmodSync(client.keyPath, 0o600);
-    const receiver = await startReceiver({
-      ca: ca.cert,
-      cert: server.cert,
-      key: server.key,
-      dbPath: join(dir, 'collector.db'),
-      devices: new Map([[first.deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
-    });
+    const { ca, client, receiver } = await collectorFor(agent, pki, dir);
     try {
       const policy = {
         forwarding: {
@@ -139,17 +145,7 @@ test('a policy whose client key cannot be read yet: the upstreams started before
   const pki = new TestPki();
   const agent = await Agent.start({ version: '0.1.0-test', paths, keyStore, logger: createAgentLogger({ console: false }), machineId: 'agent-creds', upstreamRetryMs: 300 });
   try {
-    const ca = pki.createCa('hospital-ca');
-    const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
-    const client = pki.issue(ca, 'workstation', { kind: 'client' });
-    chmodSync(client.keyPath, 0o600);
-    const receiver = await startReceiver({
-      ca: ca.cert,
-      cert: server.cert,
-      key: server.key,
-      dbPath: join(dir, 'collector.db'),
-      devices: new Map([[agent.status().deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
-    });
+    const { ca, client, receiver } = await collectorFor(agent, pki, dir);
     try {
       const https = { url: receiver.url.replace('127.0.0.1', 'localhost'), caFile: ca.certPath, clientCertFile: client.certPath, clientKey: { source: 'file', path: client.keyPath } };
       const forwarding = { https, batch: { lingerMs: 10 }, backoff: { initialMs: 50, maxMs: 500 } };
