@@ -60,6 +60,8 @@ export class DirectorySync implements Directory, Disposable {
   private lastSyncAt: string | null = null;
   private lastError: string | null = null;
   private pulling: Promise<void> | null = null;
+  /** The collector the pull under way is from. */
+  private pullingFrom: DirectoryClient | null = null;
   private wanted = 0;
 
   constructor(private readonly o: DirectorySyncOptions) {}
@@ -215,13 +217,21 @@ export class DirectorySync implements Directory, Disposable {
   /** Pulls until the local copy holds `version` (one pull at a time; later wishes are merged). */
   private pullTo(version: number): Promise<void> {
     this.wanted = Math.max(this.wanted, version);
-    if (this.pulling) return this.pulling;
     const client = this.client;
     if (!client) return Promise.resolve();
-    const run = this.pullFrom(client).finally(() => {
-      if (this.pulling === run) this.pulling = null;
-    });
+    if (this.pulling && this.pullingFrom === client) return this.pulling;
+    // A pull from the collector followed before ends at its next step; this one follows it.
+    const run = (this.pulling ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.pullFrom(client))
+      .finally(() => {
+        if (this.pulling === run) {
+          this.pulling = null;
+          this.pullingFrom = null;
+        }
+      });
     this.pulling = run;
+    this.pullingFrom = client;
     return run;
   }
 

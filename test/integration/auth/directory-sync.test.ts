@@ -23,6 +23,10 @@ class Collector {
   private announce: ((version: number) => void) | null = null;
   version = 0;
 
+  /** How long a pull takes to answer; whether the push stream announces at all. */
+  pullDelayMs = 0;
+  streamAnnounces = true;
+
   constructor(private readonly orgKey: Buffer) {}
 
   get keyId(): string {
@@ -48,13 +52,14 @@ class Collector {
       pull: async (since: number) => {
         this.pulls.push(since);
         if (this.pulls.length > 1000) throw new Error('more than 1,000 pulls: a request loop');
+        if (this.pullDelayMs > 0) await new Promise((r) => setTimeout(r, this.pullDelayMs));
         return { version: this.version, users: [...this.users.values()].filter((u) => u.version > since) };
       },
       follow: (onVersion: (v: number) => void, onState: (connected: boolean, error: string | null) => void) => {
         this.announce = onVersion;
         setImmediate(() => {
           onState(true, null);
-          onVersion(this.version);
+          if (this.streamAnnounces) onVersion(this.version);
         });
         return { dispose: () => (this.announce = null) };
       },
@@ -134,6 +139,21 @@ describe('directory sync with a collector that does not share the copy’s numbe
     await settle();
     assert.equal(await stateOf('dan'), 'active');
     assert.deepEqual(errors, []);
+  });
+
+  it('switching collectors while a pull from the first is still under way: the switch itself pulls from the second', async () => {
+    const slow = new Collector(randomBytes(32));
+    slow.set('hana', 'active');
+    slow.pullDelayMs = 300;
+    const first = sync.connect(slow.client(), null);
+    await new Promise((r) => setTimeout(r, 50));
+    const next = new Collector(randomBytes(32));
+    next.set('ivan', 'active');
+    next.streamAnnounces = false; // only the switch's own pull can bring Ivan
+    await sync.connect(next.client(), null);
+    await first;
+    assert.equal(await stateOf('ivan'), 'active');
+    assert.equal(local.syncedVersion(), next.version);
   });
 
   it('the same collector restored to an older version: the copy takes its directory whole, and later changes arrive', async () => {
