@@ -69,9 +69,7 @@ export class CredentialChecker {
   async identifyBadge(cardNumber: string, purpose: string): Promise<BadgeIdentity> {
     const token = this.o.keys().badgeToken(cardNumber);
     const match = await this.o.directory.findByBadge(token);
-    const refuse = async (kind: string, user: string | null, extra: Record<string, string | number> = {}) => {
-      await this.o.recorder.record({ action: 'auth.badge.failure', user, method: 'badge', details: { kind, purpose, ...extra } });
-    };
+    const refuse = (kind: string, user: string | null, extra: Record<string, string | number> = {}) => this.refusedIdentity('badge', purpose, kind, user, extra);
     if (!match) {
       await refuse('unknown-badge', null);
       return { kind: 'unknown' };
@@ -99,9 +97,7 @@ export class CredentialChecker {
    * user has it, and without telling an unknown ID from a revoked one.
    */
   async identifyUserId(userId: string, purpose: string): Promise<{ kind: 'user'; user: DirectoryUser } | { kind: 'unknown' } | { kind: 'locked-out'; user: DirectoryUser; untilMs: number }> {
-    const refuse = async (kind: string, user: string | null, extra: Record<string, string> = {}) => {
-      await this.o.recorder.record({ action: 'auth.badge.failure', user, method: 'user-id', details: { kind, purpose, ...extra } });
-    };
+    const refuse = (kind: string, user: string | null, extra: Record<string, string> = {}) => this.refusedIdentity('user-id', purpose, kind, user, extra);
     const user = await this.current(userId);
     if (!user) {
       await refuse('unknown-user', null);
@@ -113,6 +109,11 @@ export class CredentialChecker {
       return { kind: 'locked-out', user, untilMs: until };
     }
     return { kind: 'user', user };
+  }
+
+  /** Records a refused identification (a badge, or a typed user ID): auth.badge.failure. */
+  private async refusedIdentity(method: 'badge' | 'user-id', purpose: string, kind: string, user: string | null, extra: Record<string, string | number>): Promise<void> {
+    await this.o.recorder.record({ action: 'auth.badge.failure', user, method, details: { kind, purpose, ...extra } });
   }
 
   /** Re-reads a user (a revocation between the tap and the factor takes effect at once). */

@@ -39,6 +39,7 @@ export class LocalDirectory implements Directory {
   private readonly s: {
     version: Statement<[], { version: number }>;
     synced: Statement<[], { synced: number | null }>;
+    forgetSynced: Statement<[]>;
     bump: Statement<[]>;
     count: Statement<[], { n: number }>;
     user: Statement<[string], UserRow>;
@@ -68,6 +69,7 @@ export class LocalDirectory implements Directory {
     this.s = {
       version: db.prepare('SELECT version FROM directory_version WHERE one = 1'),
       synced: db.prepare('SELECT synced FROM directory_version WHERE one = 1'),
+      forgetSynced: db.prepare('UPDATE directory_version SET synced = NULL WHERE one = 1'),
       // A change made here is not in the collector's numbering: the next sync pulls everything.
       bump: db.prepare('UPDATE directory_version SET version = version + 1, synced = NULL WHERE one = 1'),
       count: db.prepare("SELECT count(*) AS n FROM directory_users WHERE state = 'active'"),
@@ -112,7 +114,7 @@ export class LocalDirectory implements Directory {
 
   /** Forgets where the copy stands in the collector's numbering: the next sync pulls everything. */
   forgetSynced(): void {
-    this.db.prepare('UPDATE directory_version SET synced = NULL WHERE one = 1').run();
+    this.s.forgetSynced.run();
   }
 
   async isEmpty(): Promise<boolean> {

@@ -110,7 +110,6 @@ class Lane {
   /** An urgent event arrived while a send was in flight: skip the next wait once. */
   urgentDuringSend = false;
   tlsAlarmRecorded = false;
-  lastResyncSeq: number | null = null;
   /** 409s answered since the lane last made progress: from the second on, the lane backs off. */
   resyncs = 0;
   readonly alarmsRecorded = new Set<string>();
@@ -437,7 +436,6 @@ export class Forwarder {
     lane.failures = 0;
     lane.backoffMs = 0;
     lane.tlsAlarmRecorded = false;
-    lane.lastResyncSeq = null;
     lane.resyncs = 0;
     lane.alarmsRecorded.clear();
     if (this.continuityAlarm?.lane === lane.name) this.continuityAlarm = null;
@@ -468,11 +466,6 @@ export class Forwarder {
     if (lastHash !== null && ours !== lastHash) {
       return alarm('diverged', `the upstream ${lane.name} holds a different event at seq ${lastSeq} than this device (hash ${lastHash.slice(0, 16)}…): the chains diverged`);
     }
-    if (lastSeq === after && lane.lastResyncSeq === lastSeq) {
-      // The upstream refused the very events that follow the position it named, twice: back off.
-      return new TransportError('rejected', `the upstream ${lane.name} keeps asking for seq ${lastSeq + 1} but refuses it`, { retryable: true, status: 409 });
-    }
-    lane.lastResyncSeq = lastSeq;
     if (lane.transport.acknowledges) {
       const acked = this.ackedBy(lane);
       if (lastSeq >= acked) {
@@ -487,12 +480,11 @@ export class Forwarder {
     }
     this.changed();
     // One 409 is a lost ack or a restored upstream: resend at once. Another before any
-    // progress (upstream replicas that disagree behind a load balancer) waits its backoff.
+    // progress (the upstream refusing the events after the position it names, or replicas
+    // that disagree behind a load balancer) waits its backoff.
     if (++lane.resyncs > 1) {
-      return new TransportError('rejected', `the upstream ${lane.name} answered 409 ${lane.resyncs} times in a row without taking events (its chain ends at seq ${lastSeq}, it says)`, {
-        retryable: true,
-        status: 409,
-      });
+      const why = lastSeq === after ? `keeps asking for seq ${lastSeq + 1} but refuses it` : `answered 409 ${lane.resyncs} times in a row without taking events (its chain ends at seq ${lastSeq}, it says)`;
+      return new TransportError('rejected', `the upstream ${lane.name} ${why}`, { retryable: true, status: 409 });
     }
     return null;
   }
