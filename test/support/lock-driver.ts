@@ -157,9 +157,22 @@ export function showsSecret(text: string, secret: string): boolean {
 }
 
 /**
- * The words of the audit trail a person or program wrote into it: user, method and every
- * detail value (not the hashes, ids and times, where any 4 digits turn up by chance).
+ * Where the audit trail shows one of `secrets` (PINs, card numbers) as itself: one line per
+ * hit naming the event and the field, the secret cut to its first two characters. Looks at
+ * the words a person or program wrote into it (user, method and every detail value), not the
+ * hashes, ids and times, and by `showsSecret`, so a PIN's digits inside a random id are no hit.
  */
-export function auditText(events: readonly { readonly user: string | null; readonly method: string | null; readonly details: Readonly<Record<string, unknown>> }[]): string {
-  return events.map((e) => JSON.stringify([e.user, e.method, e.details])).join('\n');
+export function secretsInTrail(
+  events: readonly { readonly seq?: number; readonly action: string; readonly user: string | null; readonly method: string | null; readonly details: Readonly<Record<string, unknown>> }[],
+  secrets: readonly string[],
+): string[] {
+  const hits: string[] = [];
+  for (const e of events) {
+    const fields: [string, unknown][] = [['user', e.user], ['method', e.method], ...Object.entries(e.details).map(([k, v]): [string, unknown] => [`details.${k}`, v])];
+    for (const [name, value] of fields) {
+      const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+      for (const s of secrets) if (showsSecret(text, s)) hits.push(`${e.action}${e.seq === undefined ? '' : ` (seq ${e.seq})`} ${name}: ${s.slice(0, 2)}…`);
+    }
+  }
+  return hits;
 }

@@ -2,7 +2,7 @@
 // same digits inside a hex id, a hash or a longer number are not a leak.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { showsSecret } from '../../support/lock-driver';
+import { secretsInTrail, showsSecret } from '../../support/lock-driver';
 
 describe('showsSecret', () => {
   it('finds the secret standing alone, whatever surrounds it', () => {
@@ -17,5 +17,23 @@ describe('showsSecret', () => {
   it('takes the secret literally', () => {
     assert.equal(showsSecret('a+b', 'a+b'), true);
     assert.equal(showsSecret('aab', 'a+b'), false);
+  });
+});
+
+describe('secretsInTrail', () => {
+  const event = (action: string, user: string | null, details: Record<string, unknown>, seq?: number) => ({ action, user, method: null, details, ...(seq === undefined ? {} : { seq }) });
+
+  it('names the event and the field that shows a secret, and cuts the secret short', () => {
+    const trail = [event('auth.badge.failure', null, { kind: 'unknown-user', typed: '4826' }, 7), event('break_glass.granted', '0012345678', { reason: ['pin 4826'] })];
+    assert.deepEqual(secretsInTrail(trail, ['4826', '0012345678']), [
+      'auth.badge.failure (seq 7) details.typed: 48…',
+      'break_glass.granted user: 00…',
+      'break_glass.granted details.reason: 48…',
+    ]);
+  });
+
+  it('finds nothing in a policy hash or a credential id that happen to hold the digits', () => {
+    const trail = [event('policy.loaded', null, { source: 'file', hash: '9f3a94d6334826a06d0c' }), event('auth.fido.success', 'dana.reyes', { credential: 'xK4826_Qz' })];
+    assert.deepEqual(secretsInTrail(trail, ['4826']), []);
   });
 });
