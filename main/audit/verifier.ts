@@ -194,9 +194,9 @@ export class ChainVerifier {
     if (this.lastSeq === null && this.lastHash === null && seq === 1 && prevHash !== GENESIS_HASH) {
       return { seq, reason: 'chain-break', message: 'seq 1 does not start from the genesis hash' };
     }
-    const hashBytes = Buffer.from(rec.hash, 'hex');
     if (rec.body !== undefined) {
-      if (!chainHash(prevHash, rec.body).equals(hashBytes)) {
+      // rec.hash is 64 lowercase hex digits (checked above): compared as text.
+      if (chainHash(prevHash, rec.body, 'hex') !== rec.hash) {
         return { seq, reason: 'hash-mismatch', message: `the content of seq ${seq} was altered after it was sealed (hash does not match)` };
       }
       this.contentChecked++;
@@ -204,7 +204,7 @@ export class ChainVerifier {
     if (keyId !== undefined && keyId !== this.opts.keyId) {
       return { seq, reason: 'wrong-device-key', message: `seq ${seq} names key ${keyId}, but the device key is ${this.opts.keyId}` };
     }
-    if (!this.opts.skipSignatures && !signatureOk(hashBytes, this.opts.publicKey, rec.sig)) return badSignature(seq);
+    if (!this.opts.skipSignatures && !signatureOk(Buffer.from(rec.hash, 'hex'), this.opts.publicKey, rec.sig)) return badSignature(seq);
     if (this.opts.expectLast && seq === this.opts.expectLast.seq) {
       this.expectSeen = true;
       if (rec.hash !== this.opts.expectLast.hash) {
