@@ -21,6 +21,12 @@ export interface HttpsTransportOptions {
   readonly device: string;
   readonly keyId: string;
   readonly maxReplyBytes?: number;
+  /**
+   * TLS 1.3: how long a send on a new connection waits for the collector's session ticket
+   * (its sign that it accepted this device's certificate) before the batch leaves anyway;
+   * default 500 ms. The tests give more: on a loaded machine a refusal can come later.
+   */
+  readonly tls13AcceptGraceMs?: number;
 }
 
 const REJECTED_STATUSES = new Set([400, 403, 413, 422]);
@@ -59,6 +65,7 @@ export class HttpsTransport implements SealedTransport {
         headers: { 'content-type': 'application/json', accept: 'application/json' },
         timeoutMs: this.opts.requestTimeoutMs,
         maxReplyBytes: this.maxReplyBytes,
+        acceptGraceMs: this.opts.tls13AcceptGraceMs,
       },
       signal,
     );

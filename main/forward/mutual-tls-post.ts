@@ -56,7 +56,14 @@ export function postOverMutualTls(
   endpoint: URL,
   agent: https.Agent,
   tls: MutualTlsAgentOptions,
-  request: { readonly payload: Buffer; readonly headers: Readonly<Record<string, string>>; readonly timeoutMs: number; readonly maxReplyBytes: number },
+  request: {
+    readonly payload: Buffer;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly timeoutMs: number;
+    readonly maxReplyBytes: number;
+    /** TLS 1.3: how long to wait for the server's session ticket before sending anyway (default 500 ms). */
+    readonly acceptGraceMs?: number | undefined;
+  },
   signal: AbortSignal,
 ): Promise<PostReply> {
   const { payload } = request;
@@ -133,7 +140,7 @@ export function postOverMutualTls(
         };
         // 'session' is emitted from inside OpenSSL's read; writing there stalls the socket.
         const onSession = (): void => void setImmediate(go);
-        graceTimer = setTimeout(go, TLS13_ACCEPT_GRACE_MS);
+        graceTimer = setTimeout(go, request.acceptGraceMs ?? TLS13_ACCEPT_GRACE_MS);
         tlsSocket.once('session', onSession);
         tlsSocket.once('end', refused);
       });

@@ -148,12 +148,13 @@ export async function eventually<T>(f: () => T | undefined | false | null | Prom
 
 /**
  * Whether `text` shows `secret` (a PIN or a badge number) as itself, not inside a longer run
- * of letters and digits: a 4-digit PIN turns up by chance in hex ids, hashes and base64
- * (about once in 65,536 positions), which is no leak.
+ * of letters, digits, '-' and '_': a 4-digit PIN turns up by chance in hex ids, UUIDs, hashes
+ * and base64url (about once in 65,536 positions; a UUID's 4-digit groups once in 4,096),
+ * which is no leak.
  */
 export function showsSecret(text: string, secret: string): boolean {
   const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?<![0-9A-Za-z])${escaped}(?![0-9A-Za-z])`).test(text);
+  return new RegExp(`(?<![0-9A-Za-z_-])${escaped}(?![0-9A-Za-z_-])`).test(text);
 }
 
 /**

@@ -15,9 +15,29 @@ const FIDO2_POLICY = { session: { strongFactor: 'fido2' }, auth: { userVerificat
 
 async function expectScreen(d: PageDriver, screen: string, visit: Visit, seen: Set<string>): Promise<void> {
   await d.waitFor(screen);
-  assert.equal(await d.screen(), screen);
   seen.add(screen);
   await visit(screen, d.page);
+}
+
+/**
+ * A screen the page leaves on its own after a short real timer (`reading-badge`, 1.5 s), then
+ * showing `after`: reached again, up to three times, when a slow machine let the page move on
+ * before the visit was done (the screenshot or the accessibility check would be of another
+ * screen).
+ */
+async function expectTransientScreen(d: PageDriver, screen: string, after: string, reach: () => Promise<void>, visit: Visit, seen: Set<string>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await reach();
+    await d.waitFor(screen);
+    await visit(screen, d.page);
+    const stayed = (await d.screen()) === screen;
+    await d.waitFor(after);
+    if (stayed) {
+      seen.add(screen);
+      return;
+    }
+    assert.ok(attempt < 3, `the page left ${screen} before its visit was done, three times`);
+  }
 }
 
 /** Every lock-page and enrol-page screen, in one run. Returns the screen names visited. */
@@ -35,9 +55,7 @@ export async function walkAllScreens(
     await expectScreen(d, 'locked', visit, seen);
 
     // A partial burst (a reader that never sent its terminator).
-    await d.tap('00123', 10, null);
-    await expectScreen(d, 'reading-badge', visit, seen);
-    await d.waitFor('locked');
+    await expectTransientScreen(d, 'reading-badge', 'locked', () => d.tap('00123', 10, null), visit, seen);
 
     await d.tap(UNKNOWN_BADGE);
     await expectScreen(d, 'unknown-badge', visit, seen);

@@ -11,7 +11,7 @@ describe('showsSecret', () => {
   });
 
   it('does not count the digits inside a longer run of letters and digits', () => {
-    for (const text of ['device 3a94d6334826a06d', 'sha256 d6067574826…', 'seq 14826', '48261', 'key x4826']) assert.equal(showsSecret(text, '4826'), false, text);
+    for (const text of ['device 3a94d6334826a06d', 'sha256 d6067574826…', 'seq 14826', '48261', 'key x4826', 'id 0190c3a2-7f1e-4826-9b3d-5c2e8f7a1b44', 'cred xK_4826-Qz']) assert.equal(showsSecret(text, '4826'), false, text);
   });
 
   it('takes the secret literally', () => {
