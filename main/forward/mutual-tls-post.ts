@@ -117,7 +117,9 @@ export function postOverMutualTls(
       const tlsSocket = socket as TLSSocket;
       tlsSocket.once('secureConnect', () => {
         tlsUp = true;
-        if (tlsSocket.getProtocol() !== 'TLSv1.3') {
+        // A resumed TLS 1.3 session sends no certificate (the collector accepted it when the
+        // session began) and gets no new ticket to wait for: nothing to judge, send at once.
+        if (tlsSocket.getProtocol() !== 'TLSv1.3' || tlsSocket.isSessionReused()) {
           req.end(payload);
           return;
         }

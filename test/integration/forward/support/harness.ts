@@ -77,7 +77,6 @@ export async function openHarness(label: string): Promise<Harness> {
         cert: client.cert,
         key: client.key,
         requestTimeoutMs: 30_000, // the product default: a slow CI machine must not turn a slow ack into a resend
-        tls13AcceptGraceMs: 5_000, // a refusal of the client certificate may come late on a loaded machine
         device: store.deviceMeta().device,
         keyId: store.deviceMeta().keyId,
         ...overrides,
