@@ -22,9 +22,10 @@ export interface HttpsTransportOptions {
   readonly keyId: string;
   readonly maxReplyBytes?: number;
   /**
-   * TLS 1.3: how long a send on a new connection waits for the collector's session ticket
-   * (its sign that it accepted this device's certificate) before the batch leaves anyway;
-   * default 500 ms. The tests give more: on a loaded machine a refusal can come later.
+   * TLS 1.3: how long a send on a new, not resumed connection waits for the collector's
+   * session ticket (its sign that it accepted this device's certificate) before the batch
+   * leaves anyway; default 500 ms. Tests of a refusal give more: on a loaded machine the
+   * refusal can come later.
    */
   readonly tls13AcceptGraceMs?: number;
 }

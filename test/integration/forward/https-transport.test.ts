@@ -145,14 +145,14 @@ test('a plain http:// URL is refused before anything is sent', () => {
   assert.throws(() => h.transport({ url: `http://127.0.0.1:${h.receiver.port}` }), /https/);
 });
 
-// Wrong server cert, expired cert, wrong CA, wrong name: TLS fails, the receiver's handler never runs.
 /**
  * A refused client certificate is seen only after our side of a TLS 1.3 handshake; the
- * product waits 500 ms for the collector's session ticket before sending, which a loaded
- * machine can overrun (the refusal then reads as a reset). New connections only: a resumed
- * session gets no new ticket, so the other tests keep the product's grace.
+ * product waits up to 500 ms for the collector's session ticket before sending, which a
+ * loaded machine can overrun (the refusal then reads as a reset). The refusal cases below
+ * wait longer; every other test keeps the product's grace.
  */
 const REFUSAL_GRACE_MS = 5_000;
+// Wrong server cert, expired cert, wrong CA, wrong name: TLS fails, the receiver's handler never runs.
 const tlsCases: { name: string; setup: () => Promise<Parameters<Harness['transport']>[0]> }[] = [
   {
     name: 'a server certificate from another CA',
