@@ -2,7 +2,7 @@
 // agentctl: the help desk's and IT's command line. Verifies an audit database or export
 // offline, writes encrypted exports, and prints the device identity for registration.
 import { createPublicKey } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { AuditStoreError } from '../audit/errors';
@@ -67,20 +67,37 @@ function readPem(path: string, what: string): string {
   }
 }
 
-/** An export starts with its JSON header; an encrypted database starts with random salt bytes. */
-function looksLikeExport(path: string): boolean {
+/**
+ * What `verify` was given. An export starts with its JSON header; an encrypted database starts
+ * with random salt bytes. A file named like an export (.jsonl, .json) that lacks the header is
+ * checked as an export too, so that its own first line is named as the problem rather than a
+ * keychain or SQLite error. Nothing there, or a directory, is said at once.
+ */
+function verifyTarget(path: string): 'export' | 'database' {
+  let isFile: boolean;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // No database there: the store's own message says so, with the hint to --help.
+    if (code === 'ENOENT' && !EXPORT_NAME.test(path)) return 'database';
+    throw new Error(code === 'ENOENT' ? `There is no export at ${path}.` : `cannot read ${path} (${code ?? (err as Error).message})`);
+  }
+  if (!isFile) throw new Error(`${path} is not a file: give the audit database or an export (.jsonl)`);
+  if (EXPORT_NAME.test(path)) return 'export';
   const prefix = Buffer.from('{"type":"cwa-audit-export"');
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const b = Buffer.alloc(prefix.length);
-    return readSync(fd, b, 0, b.length, 0) === b.length && b.equals(prefix);
-  } catch {
-    return false;
+    return readSync(fd, b, 0, b.length, 0) === b.length && b.equals(prefix) ? 'export' : 'database';
+  } catch (err) {
+    throw new Error(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
+const EXPORT_NAME = /\.jsonl?$/i;
 
 function report(io: CliIo, target: string, r: VerifyResult, json: boolean, extra: Record<string, unknown>): number {
   if (json) {
@@ -117,7 +134,7 @@ export async function runAgentctl(argv: readonly string[], io: CliIo): Promise<n
           expectLast = { seq: Number(s), hash: h! };
         }
         const expectedDeviceKey = values['device-key'] ? createPublicKey(readPem(values['device-key'], 'device key')) : undefined;
-        if (looksLikeExport(target)) {
+        if (verifyTarget(target) === 'export') {
           const identity = values.identity ? loadX25519PrivateKey(readPem(values.identity, 'identity')) : undefined;
           const r = await verifyExport(target, { identity, expectedDeviceKey, expectLast });
           return report(io, target, r, values.json, {

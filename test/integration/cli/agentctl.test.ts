@@ -69,6 +69,19 @@ test('export → verify round trip, with and without the auditor key, and a tamp
     const unknown = await ctl(['frobnicate'], env, t.keyStore);
     assert.equal(unknown.code, 2);
     assert.match(unknown.err, /unknown command "frobnicate"/);
+
+    // The wrong thing to verify is named as such, not as a keychain or SQLite error.
+    const missingExport = await ctl(['verify', join(t.dir, 'missing.jsonl')], env, t.keyStore);
+    assert.deepEqual([missingExport.code, /There is no export at .*missing\.jsonl/.test(missingExport.err)], [2, true], missingExport.err);
+    const missingDb = await ctl(['verify', join(t.dir, 'missing.db')], env, t.keyStore);
+    assert.deepEqual([missingDb.code, /There is no audit database at .*missing\.db/.test(missingDb.err)], [2, true], missingDb.err);
+    const dir = await ctl(['verify', t.dir], env, t.keyStore);
+    assert.deepEqual([dir.code, /is not a file: give the audit database or an export/.test(dir.err)], [2, true], dir.err);
+    const notAnExport = join(t.dir, 'agent-log.jsonl');
+    writeFileSync(notAnExport, '{"level":"info","message":"policy in force"}\n');
+    const wrongFile = await ctl(['verify', notAnExport], env, t.keyStore);
+    assert.equal(wrongFile.code, 1, wrongFile.err);
+    assert.match(wrongFile.out, /malformed: line 1 is not a cwa-audit-export header/);
   } finally {
     await t.cleanup();
   }
