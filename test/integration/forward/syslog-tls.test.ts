@@ -14,7 +14,7 @@ import { SyntheticChain, sampleInput } from '../../support/atna-events';
 import { validateAuditMessage } from '../../support/atna-validator';
 import { openTestStore, type TestStore } from '../../support/audit-fixture';
 import { TestPki, type Ca, type CertFiles } from '../../../collector/demo-pki';
-import { Rsyslog, freePort } from '../../support/rsyslog';
+import { Rsyslog } from '../../support/rsyslog';
 
 const CLIENT_NAME = 'ws-ward3-02.clinic.example';
 
@@ -192,8 +192,8 @@ describe('syslog over TLS to a real rsyslog', () => {
   });
 
   it('classifies a refused connection as connect, and an abort as the abort', async () => {
-    const closed = await freePort();
-    const t = transport('ws-refused', { port: closed });
+    // Port 1 (tcpmux) has no listener here; a port just released could be taken by a test running beside this one.
+    const t = transport('ws-refused', { port: 1 });
     const event: SealedEvent = chain.next(sampleInput('agent.start')).sealed;
     await assert.rejects(t.send([event], AbortSignal.timeout(10_000)), (err: unknown) => err instanceof TransportError && err.kind === 'connect');
     const aborted = AbortSignal.abort(new Error('forwarder stopping'));
