@@ -51,3 +51,12 @@ export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
     throw err;
   }
 }
+
+/** The collector (SQLite at `dbPath`) serving `server`'s certificate under `ca`, with a running agent's device registered. */
+export function startReceiverFor(
+  agent: { status(): { deviceId: string }; readonly store: { deviceMeta(): { publicKeyPem: string } } },
+  tls: { readonly ca: string; readonly cert: string; readonly key: string },
+  dbPath: string,
+): Promise<Receiver> {
+  return startReceiver({ ...tls, dbPath, devices: new Map([[agent.status().deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]) });
+}

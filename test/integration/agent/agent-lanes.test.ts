@@ -19,7 +19,7 @@ import { startStatusServer } from '../../../main/status/status-server';
 import { TestPki } from '../../../collector/demo-pki';
 import { uniqueService } from '../../support/audit-fixture';
 import { Rsyslog } from '../../support/rsyslog';
-import { startReceiver } from '../../support/test-collector';
+import { startReceiverFor } from '../../support/test-collector';
 import { seqOf, startTestFhirServer } from '../../support/test-fhir-server';
 import { until } from '../../support/until';
 
@@ -51,13 +51,7 @@ test('headless agent with HTTPS, syslog and FHIR in one policy: every event reac
   const logger = createAgentLogger({ console: false });
   let agent: Agent | null = await Agent.start({ version: '0.1.0-test', paths, keyStore, logger, machineId: 'agent-lanes' });
   const status = await startStatusServer(paths.statusSocket, () => agent!.status());
-  const collector = await startReceiver({
-    ca: ca.cert,
-    cert: server.cert,
-    key: server.key,
-    dbPath: join(dir, 'collector.db'),
-    devices: new Map([[agent.status().deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
-  });
+  const collector = await startReceiverFor(agent, { ca: ca.cert, cert: server.cert, key: server.key }, join(dir, 'collector.db'));
   const rsyslog = await Rsyslog.startReceiver({ caFile: ca.certPath, certFile: server.certPath, keyFile: server.keyPath, permittedPeers: [WORKSTATION] });
   const fhir = await startTestFhirServer({ ca: ca.cert, cert: server.cert, key: server.key });
   try {

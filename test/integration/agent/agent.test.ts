@@ -20,7 +20,7 @@ import { formatStatus } from '../../../main/status/format-status';
 import { trayModel } from '../../../main/status/tray-model';
 import { uniqueService } from '../../support/audit-fixture';
 import { TestPki } from '../../../collector/demo-pki';
-import { startReceiver } from '../../support/test-collector';
+import { startReceiverFor } from '../../support/test-collector';
 import { until } from '../../support/until';
 
 /** A hospital CA, the collector (SQLite in `dir`) with the agent's device registered, and a client certificate for the agent. */
@@ -29,13 +29,7 @@ async function collectorFor(agent: Agent, pki: TestPki, dir: string) {
   const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
   const client = pki.issue(ca, 'workstation', { kind: 'client' });
   chmodSync(client.keyPath, 0o600);
-  const receiver = await startReceiver({
-    ca: ca.cert,
-    cert: server.cert,
-    key: server.key,
-    dbPath: join(dir, 'collector.db'),
-    devices: new Map([[agent.status().deviceId, { publicKeyPem: agent.store.deviceMeta().publicKeyPem }]]),
-  });
+  const receiver = await startReceiverFor(agent, { ca: ca.cert, cert: server.cert, key: server.key }, join(dir, 'collector.db'));
   return { ca, client, receiver };
 }
 
