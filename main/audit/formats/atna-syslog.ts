@@ -2,7 +2,7 @@
 // body: what the syslog/TLS transport writes and what an IHE ATNA repository stores.
 import { catalogEntry, isAuditAction } from '../catalog';
 import { parseEventBody, type AuditEvent, type ChainedEvent } from '../event';
-import { ATNA_MAX_MESSAGE_BYTES, atnaAuditMessage, type AtnaSource } from './atna-xml';
+import { ATNA_MAX_MESSAGE_BYTES, MAX_UTF8_BYTES_PER_UNIT, atnaAuditXml, type AtnaSource } from './atna-xml';
 import {
   ATNA_MSGID,
   CWA_SD_ID,
@@ -66,7 +66,7 @@ export class AtnaSyslogEncoder {
 
   encode(sealed: ChainedEvent, octetCounted: boolean): Buffer {
     const part = this.renderedPart(sealed);
-    const out = Buffer.allocUnsafeSlow(framedBytes(part, octetCounted));
+    const out = Buffer.allocUnsafeSlow(roomNeeded(part));
     return out.subarray(0, writeMessage(out, 0, part, octetCounted));
   }
 
@@ -85,7 +85,8 @@ export class AtnaSyslogEncoder {
     let at = 0;
     for (const sealed of batch) {
       const part = this.renderedPart(sealed);
-      const needed = at + framedBytes(part, octetCounted);
+      // Counted only near the end of the buffer, where the bound may not fit.
+      const needed = out.length - at >= maxRoomNeeded(part) ? 0 : at + roomNeeded(part);
       if (needed > out.length) {
         const grown = Buffer.allocUnsafeSlow(Math.max(needed, out.length * 2));
         out.copy(grown, 0, 0, at);
@@ -112,36 +113,49 @@ export class AtnaSyslogEncoder {
     const head =
       `<${FACILITY_AUTHPRIV * 8 + severityFor(event)}>1 ${event.time}${fields}` +
       `[${CWA_SD_ID} seq="${event.seq}" id="${event.id}" hash="${sealed.hash}"] `;
-    const headBytes = Buffer.byteLength(head, 'utf8');
-    const { xml, bytes } = atnaAuditMessage(event, sealed, this.options, this.maxBytes - headBytes - BOM.length);
-    return { head, headBytes, xml, xmlBytes: bytes };
+    const { xml } = atnaAuditXml(event, sealed, this.options, this.maxBytes - Buffer.byteLength(head, 'utf8') - BOM.length);
+    return { head, xml };
   }
 }
 
-/** One message's header and XML as strings, with their UTF-8 lengths. */
+/** One message's header and XML (which together fit the size cap). */
 interface RenderedMessage {
   readonly head: string;
-  readonly headBytes: number;
   readonly xml: string;
-  readonly xmlBytes: number;
 }
 
-function messageBytes(part: RenderedMessage): number {
-  return part.headBytes + BOM.length + part.xmlBytes;
+/**
+ * The room writeMessage needs: the message and the most a length prefix takes (a message
+ * is at most 32768 bytes: five digits and a space). Counts the UTF-8 bytes.
+ */
+function roomNeeded(part: RenderedMessage): number {
+  return MAX_PREFIX_BYTES + Buffer.byteLength(part.head, 'utf8') + BOM.length + Buffer.byteLength(part.xml, 'utf8');
 }
 
-/** Bytes the message takes, with its `MSG-LEN SP` prefix when octet-counted. */
-function framedBytes(part: RenderedMessage, octetCounted: boolean): number {
-  const length = messageBytes(part);
-  return octetCounted ? String(length).length + 1 + length : length;
+/** An upper bound of roomNeeded() that needs no count. */
+function maxRoomNeeded(part: RenderedMessage): number {
+  return MAX_PREFIX_BYTES + (part.head.length + part.xml.length) * MAX_UTF8_BYTES_PER_UNIT + BOM.length;
 }
 
-/** Writes the (framed) message at `at`, which must have room for framedBytes(); returns the new end. */
+/**
+ * Writes the message at `at`, framed with its `MSG-LEN SP` prefix when octet-counted (RFC
+ * 5425), and returns the new end; `out` must have roomNeeded() bytes free at `at`. The
+ * length is learnt by writing: the message goes after room for a four-digit prefix (the
+ * usual 1,000–9,999 bytes) and moves when its length has another number of digits.
+ */
 function writeMessage(out: Buffer, at: number, part: RenderedMessage, octetCounted: boolean): number {
-  if (octetCounted) at += out.write(`${messageBytes(part)} `, at, 'latin1');
-  at += out.write(part.head, at, 'utf8');
-  at += BOM.copy(out, at);
-  return at + out.write(part.xml, at, 'utf8');
+  const start = octetCounted ? at + GUESSED_PREFIX_BYTES : at;
+  let end = start + out.write(part.head, start, 'utf8');
+  end += BOM.copy(out, end);
+  end += out.write(part.xml, end, 'utf8');
+  if (!octetCounted) return end;
+  const prefix = `${end - start} `;
+  if (prefix.length !== GUESSED_PREFIX_BYTES) {
+    out.copyWithin(at + prefix.length, start, end);
+    end += prefix.length - GUESSED_PREFIX_BYTES;
+  }
+  out.write(prefix, at, 'latin1');
+  return end;
 }
 
 /** An event that cannot be written as an ATNA syslog message (its body is not a valid event, or it cannot fit). */
@@ -156,6 +170,8 @@ export class AtnaEncodeError extends Error {
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const MAX_PREFIX_BYTES = String(ATNA_MAX_MESSAGE_BYTES).length + 1;
+const GUESSED_PREFIX_BYTES = 5;
 /** About the size of one framed ATNA message, to size a fresh batch buffer (it grows if needed). */
 const TYPICAL_MESSAGE_BYTES = 2_560;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/;

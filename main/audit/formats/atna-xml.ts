@@ -53,6 +53,22 @@ export function atnaAuditMessage(
   source: AtnaSource = {},
   maxBytes: number = ATNA_MAX_MESSAGE_BYTES,
 ): AtnaMessage {
+  const { xml, omittedDetails } = atnaAuditXml(event, seal, source, maxBytes);
+  return { xml, bytes: Buffer.byteLength(xml, 'utf8'), omittedDetails };
+}
+
+/**
+ * atnaAuditMessage without the byte count, for a caller that learns it by writing the XML
+ * out (the syslog encoder): counting UTF-8 bytes first makes V8 flatten and scan each
+ * 2 KB message once more. The size is counted only when its bound (3 bytes per UTF-16
+ * unit) does not already show that the document fits.
+ */
+export function atnaAuditXml(
+  event: AuditEvent,
+  seal: { readonly hash: string },
+  source: AtnaSource,
+  maxBytes: number,
+): Omit<AtnaMessage, 'bytes'> {
   const action = actionTemplate(event.action);
   const head = renderHead(event, action, source);
   const fixedDetails =
@@ -73,8 +89,7 @@ export function atnaAuditMessage(
   let details = '';
   for (const key of keys) details += renderDetail(key, event.details[key] ?? null);
   const whole = head + fixedDetails + details + tail;
-  const wholeBytes = Buffer.byteLength(whole, 'utf8');
-  if (wholeBytes <= maxBytes) return { xml: whole, bytes: wholeBytes, omittedDetails: [] };
+  if (whole.length * MAX_UTF8_BYTES_PER_UNIT <= maxBytes || Buffer.byteLength(whole, 'utf8') <= maxBytes) return { xml: whole, omittedDetails: [] };
 
   const rendered = keys.map((key) => renderDetail(key, event.details[key] ?? null));
 
@@ -99,9 +114,11 @@ export function atnaAuditMessage(
       omitted.push(keys[i]!);
     }
   });
-  const xml = head + fixedDetails + kept.join('') + truncationNote(omitted, maxBytes) + tail;
-  return { xml, bytes: Buffer.byteLength(xml, 'utf8'), omittedDetails: omitted };
+  return { xml: head + fixedDetails + kept.join('') + truncationNote(omitted, maxBytes) + tail, omittedDetails: omitted };
 }
+
+/** A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair, 2 units, is 4). */
+export const MAX_UTF8_BYTES_PER_UNIT = 3;
 
 // This runs once per forwarded event (tens of thousands a second when a backlog drains),
 // so everything that depends only on the action, the device or the source is rendered
