@@ -40,3 +40,35 @@ export async function alternatingRounds(
   }
   return { value: median(runs), ceiling: median(ceilingRuns), runs, ceilingRuns };
 }
+
+/**
+ * The figure and its ceiling measured in `slices` short slices taken in turn, ABBA (the
+ * ceiling first in even slices, the figure first in odd ones), each side's time summed:
+ * this machine's disk and CPU slow down in phases of a second or more, and slices shorter
+ * than a phase put it on both sides, where whole rounds put it on one. Each slice returns
+ * the ms it took. The ratio of the sums is the ratio of the two rates.
+ */
+export async function abbaSlices(
+  slices: number,
+  ceiling: () => number | Promise<number>,
+  value: () => Promise<number>,
+): Promise<{ valueMs: number; ceilingMs: number; sliceRatios: number[] }> {
+  let valueMs = 0;
+  let ceilingMs = 0;
+  const sliceRatios: number[] = [];
+  for (let k = 0; k < slices; k++) {
+    let c: number;
+    let v: number;
+    if (k % 2 === 0) {
+      c = await ceiling();
+      v = await value();
+    } else {
+      v = await value();
+      c = await ceiling();
+    }
+    valueMs += v;
+    ceilingMs += c;
+    sliceRatios.push(Number((c / v).toFixed(2)));
+  }
+  return { valueMs, ceilingMs, sliceRatios };
+}
