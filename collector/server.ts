@@ -108,6 +108,7 @@ class HttpReply extends Error {
 }
 
 const SMALL_BODY = 64 * 1024;
+/** How long a request nonce is kept: longer than the ±2 minutes a signed request's time may be off (4 minutes). */
 const NONCE_WINDOW_MS = 5 * 60_000;
 /** The enroller's proof must be recent: minutes, not hours. */
 const PROOF_MAX_AGE_MS = 15 * 60_000;
@@ -132,7 +133,6 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
   const timers = new Set<NodeJS.Timeout>();
   /** Open directory streams and the device each belongs to. */
   const streams = new Map<ServerResponse, string>();
-  const nonces = new Map<string, number>();
   let version = await store.version();
 
   const later = (ms: number, fn: () => void): void => {
@@ -218,15 +218,10 @@ export async function startCollector(opts: CollectorOptions): Promise<CollectorS
     if (device.state !== 'active') throw new HttpReply(403, { reason: 'revoked-device', message: `device ${claimed} was revoked at this collector` });
     const check = checkRequestSignature(req.headers, req.method ?? 'GET', path, body, keys.keyOf(device), now());
     if (!check.ok) throw new HttpReply(403, { reason: 'bad-signature', message: check.reason });
-    const at = now();
-    // Oldest first (insertion order): stop at the first one still in the window.
-    for (const [n, t] of nonces) {
-      if (at - t <= NONCE_WINDOW_MS) break;
-      nonces.delete(n);
+    // In the database, not in this process: another collector on it may have taken it.
+    if (!(await store.claimRequestNonce(claimed, check.nonce, now(), NONCE_WINDOW_MS))) {
+      throw new HttpReply(403, { reason: 'replayed', message: 'this request was already received (a replay)' });
     }
-    const nonceKey = `${claimed}/${check.nonce}`;
-    if (nonces.has(nonceKey)) throw new HttpReply(403, { reason: 'replayed', message: 'this request was already received (a replay)' });
-    nonces.set(nonceKey, at);
     return claimed;
   }
 

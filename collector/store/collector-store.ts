@@ -47,6 +47,7 @@ export interface AdminAuditEntry {
 }
 
 const APPEND_LINGER_MS = 2;
+const NONCE_PURGE_INTERVAL_MS = 60_000;
 
 interface PendingAppend {
   readonly deviceId: string;
@@ -61,6 +62,9 @@ type BadgeRow = { token: string; user_id: string; state: 'active' | 'revoked'; c
 type CredRow = { id: string; user_id: string; public_key: string; counter: number; transports: string; label: string; state: 'active' | 'revoked'; created_at: string };
 
 export class CollectorStore {
+  /** When this collector last deleted expired request nonces (see claimRequestNonce). */
+  private noncesPurgedAt = -Infinity;
+
   private constructor(
     readonly db: SqlDb,
     private readonly now: () => number,
@@ -127,6 +131,22 @@ export class CollectorStore {
   private async deviceIn(db: SqlDb, deviceId: string): Promise<DeviceRecord | null> {
     const row = await db.get<DeviceRow>('SELECT * FROM devices WHERE device_id = $1', [deviceId]);
     return row ? toDevice(row) : null;
+  }
+
+  /**
+   * Records the nonce of a device's signed request, received at `atMs`: false when it is
+   * already recorded, by this collector or by another one on the same database (a replay
+   * sent to another instance behind the load balancer). Nonces seen more than `keepMs`
+   * before are deleted now and then (at most once a minute per collector): the caller
+   * keeps them for longer than the signature's time check accepts their requests.
+   */
+  async claimRequestNonce(deviceId: string, nonce: string, atMs: number, keepMs: number): Promise<boolean> {
+    if (atMs - this.noncesPurgedAt >= NONCE_PURGE_INTERVAL_MS) {
+      this.noncesPurgedAt = atMs;
+      await this.db.run('DELETE FROM request_nonces WHERE seen_at < $1', [atMs - keepMs]);
+    }
+    const { changes } = await this.db.run('INSERT INTO request_nonces (device_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [deviceId, nonce, atMs]);
+    return changes === 1;
   }
 
   // ------------------------------------------------------------------ events

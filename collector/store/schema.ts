@@ -1,7 +1,8 @@
 // The collector's schema, one migration list per dialect (same tables and meaning): the
 // device registry, the verified events with each device's chain head, the directory with
 // its monotonic version, applied changes (replay protection), the organisation-wide
-// failure counts, and the collector's own audit trail of administration.
+// failure counts, the collector's own audit trail of administration, and the nonces of
+// devices' signed requests (replay protection across collector instances).
 import type { Dialect, SqlDb } from './sql';
 
 interface Migration {
@@ -58,6 +59,23 @@ const MIGRATIONS: readonly Migration[] = [
         CREATE TABLE applied_changes (id TEXT PRIMARY KEY, device_id TEXT NOT NULL, kind TEXT NOT NULL, applied_at BIGINT NOT NULL, version BIGINT NOT NULL);
         CREATE TABLE admin_audit (id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
           subject TEXT NOT NULL, details TEXT NOT NULL);
+      `,
+    },
+  },
+  {
+    // The nonces of devices' signed requests, shared by every collector on the database, so
+    // that a request replayed to another instance is refused as it is by the one that took it.
+    version: 2,
+    sql: {
+      sqlite: `
+        CREATE TABLE request_nonces (device_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at INTEGER NOT NULL,
+          PRIMARY KEY (device_id, nonce)) STRICT, WITHOUT ROWID;
+        CREATE INDEX request_nonces_seen ON request_nonces (seen_at);
+      `,
+      postgres: `
+        CREATE TABLE request_nonces (device_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at BIGINT NOT NULL,
+          PRIMARY KEY (device_id, nonce));
+        CREATE INDEX request_nonces_seen ON request_nonces (seen_at);
       `,
     },
   },

@@ -38,6 +38,7 @@ describe('collector: bad input', () => {
   let pki: TestPki;
   let ca: Ca;
   let client: CertFiles;
+  let serverCert: CertFiles;
   let dir: string;
   let store: CollectorStore;
   let collector: CollectorServer;
@@ -49,14 +50,14 @@ describe('collector: bad input', () => {
   before(async () => {
     pki = new TestPki();
     ca = pki.createCa('hospital-ca');
-    const server = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
+    serverCert = pki.issue(ca, 'collector', { kind: 'server', dns: ['localhost'], ips: ['127.0.0.1'] });
     client = pki.issue(ca, 'workstation', { kind: 'client' });
     dir = mkdtempSync(join(tmpdir(), 'cwa-bad-input-'));
     store = await CollectorStore.open(new SqliteDb(join(dir, 'collector.db')));
     for (const d of [a, b, gone]) await store.registerDevice({ deviceId: d.id, publicKeyPem: d.pem, label: '' });
     await store.revokeDevice(gone.id);
     await store.enrol({ userId: 'dana.reyes', profile: { displayName: 'Dana Reyes', roles: ['enroller'] }, badgeToken: '1'.repeat(64), pinVerifier: 'scrypt1$1024$8$1$AAAAAAAAAAAAAAAAAAAAAA$' + 'A'.repeat(43) });
-    collector = await startCollector({ tls: { ca: ca.cert, cert: server.cert, key: server.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024, intakeBudgetBytes: 300 * 1024, streamCheckMs: 100 });
+    collector = await startCollector({ tls: { ca: ca.cert, cert: serverCert.cert, key: serverCert.key }, store, orgKey: randomBytes(32), maxEventBodyBytes: 256 * 1024, intakeBudgetBytes: 300 * 1024, streamCheckMs: 100 });
   });
   after(async () => {
     await collector?.close();
@@ -65,10 +66,16 @@ describe('collector: bad input', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function send(method: string, path: string, body: Buffer | string | null, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> | null }> {
+  function send(
+    method: string,
+    path: string,
+    body: Buffer | string | null,
+    headers: Record<string, string> = {},
+    to: CollectorServer = collector,
+  ): Promise<{ status: number; json: Record<string, unknown> | null }> {
     const payload = body === null ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
     return new Promise((resolve, reject) => {
-      const req = https.request(`${collector.url}${path}`, {
+      const req = https.request(`${to.url}${path}`, {
         method,
         ca: ca.cert,
         cert: client.cert,
@@ -202,6 +209,28 @@ describe('collector: bad input', () => {
       assert.equal(again.status, 403);
       assert.equal(again.json?.reason, 'replayed');
     });
+  });
+
+  it('refuses a request replayed to another collector instance on the same database', async () => {
+    // A second collector process on the same database, as behind a load balancer.
+    const second = await CollectorStore.open(new SqliteDb(join(dir, 'collector.db')));
+    const other = await startCollector({ tls: { ca: ca.cert, cert: serverCert.cert, key: serverCert.key }, store: second, orgKey: randomBytes(32) });
+    try {
+      await unchanged(async () => {
+        const headers = signed(a, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0));
+        assert.equal((await send('GET', `${DIRECTORY_PATH}?since=0`, null, headers)).status, 200);
+        const replayed = await send('GET', `${DIRECTORY_PATH}?since=0`, null, headers, other);
+        assert.equal(replayed.status, 403);
+        assert.equal(replayed.json?.reason, 'replayed');
+        // and the other way round
+        const first = signed(a, 'GET', `${DIRECTORY_PATH}?since=0`, Buffer.alloc(0));
+        assert.equal((await send('GET', `${DIRECTORY_PATH}?since=0`, null, first, other)).status, 200);
+        assert.equal((await send('GET', `${DIRECTORY_PATH}?since=0`, null, first)).json?.reason, 'replayed');
+      });
+    } finally {
+      await other.close();
+      await second.close();
+    }
   });
 
   it('refuses malformed changes, forged or stale proofs, and a replayed enrolment; the one good enrolment lands once', async () => {

@@ -138,6 +138,30 @@ for (const make of BACKENDS) {
       }
     });
 
+    it('claims a signed request nonce once across collectors on one database; expired nonces are deleted', async () => {
+      // Two collectors on one database (PostgreSQL, or two connections to one SQLite file):
+      // a nonce the first took is refused by the second, as a replay sent to another instance.
+      const db = backend.fresh();
+      const [a, b] = [await CollectorStore.open(db.connect()), await CollectorStore.open(db.connect())];
+      try {
+        const keep = 5 * 60_000;
+        const t0 = Date.parse('2026-03-01T10:00:00Z');
+        assert.equal(await a.claimRequestNonce('ws-1', 'nonce-aaaaaaaaaaaaaaaa', t0, keep), true);
+        assert.equal(await b.claimRequestNonce('ws-1', 'nonce-aaaaaaaaaaaaaaaa', t0 + 1, keep), false, 'the other collector refuses it');
+        assert.equal(await a.claimRequestNonce('ws-1', 'nonce-aaaaaaaaaaaaaaaa', t0 + 2, keep), false, 'and so does the one that took it');
+        assert.equal(await b.claimRequestNonce('ws-2', 'nonce-aaaaaaaaaaaaaaaa', t0 + 3, keep), true, "another device's nonce is its own");
+        assert.equal(await b.claimRequestNonce('ws-1', 'nonce-bbbbbbbbbbbbbbbb', t0 + keep, keep), true);
+        // Later than keep + the purge interval: the first nonce is gone, the one seen at t0 + keep is not.
+        const later = t0 + keep + 61_000;
+        assert.equal(await b.claimRequestNonce('ws-1', 'nonce-cccccccccccccccc', later, keep), true);
+        assert.equal(await b.claimRequestNonce('ws-1', 'nonce-aaaaaaaaaaaaaaaa', later, keep), true, 'deleted once expired (its request time is refused by then)');
+        assert.equal(await b.claimRequestNonce('ws-1', 'nonce-bbbbbbbbbbbbbbbb', later, keep), false, 'kept while it may still be replayed');
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     it('locks a user out organisation-wide after N failures (a directory change), and the lockout ends', async () => {
       await store.applyChange(enrol('ray.patel', { badgeToken: token('d') }), 'ws-0003');
       const rule = { maxFailures: 3, lockoutMs: 60_000 };
