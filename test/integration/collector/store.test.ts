@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { CollectorStore } from '../../../collector/store/collector-store';
+import { SCHEMA_VERSION } from '../../../collector/store/schema';
 import { GENESIS_HASH } from '../../../main/audit/event';
 import { DirectoryConflictError } from '../../../main/auth/directory';
 import type { DirectoryChange } from '../../../main/auth/directory-wire';
@@ -47,6 +48,23 @@ for (const make of BACKENDS) {
           : [await CollectorStore.open(db.connect()), await CollectorStore.open(db.connect())];
       assert.equal(await opened[0]!.version(), 0);
       for (const s of opened) await s.close();
+    });
+
+    it('upgrades a database of the previous schema in place, keeping what it holds', async () => {
+      // A collector of schema 1 (before request_nonces) left this database; the next one adds the table.
+      const db = backend.fresh();
+      const old = await CollectorStore.open(db.connect());
+      await old.registerDevice({ deviceId: 'ws-old', publicKeyPem: pem(), label: 'before the upgrade' });
+      await old.db.exec('DROP TABLE request_nonces; UPDATE schema_version SET version = 1 WHERE one = 1');
+      await old.close();
+      const upgraded = await CollectorStore.open(db.connect());
+      try {
+        assert.equal((await upgraded.db.get<{ version: number }>('SELECT version FROM schema_version WHERE one = 1'))?.version, SCHEMA_VERSION);
+        assert.equal((await upgraded.device('ws-old'))?.label, 'before the upgrade');
+        assert.equal(await upgraded.claimRequestNonce('ws-old', 'nonce-dddddddddddddddd', Date.now(), 60_000), true);
+      } finally {
+        await upgraded.close();
+      }
     });
 
     it('registers a device idempotently; another key under the same id and a non-Ed25519 key are refused', async () => {
