@@ -194,7 +194,7 @@ export class FhirTransport implements SealedTransport {
     const outcome = operationOutcomeSchema.safeParse(json).data;
     if (CONTENT_REFUSALS.has(reply.status)) {
       const index = entryIndex(outcome);
-      if (batch.length === 1 || index === 0) throw this.entryFailure(batch[0]!, reply.status, String(reply.status), outcomeText(outcome));
+      if (batch.length === 1 || index === 0) throw this.entryFailure(batch[0]!, reply.status, String(reply.status), outcomeText(outcome), index === null);
       // Deliver what precedes the refused entry (halve when the server does not say which).
       const cut = index !== null && index > 0 && index < batch.length ? index : Math.ceil(batch.length / 2);
       return this.deliver(batch.slice(0, cut), events.slice(0, cut), signal);
@@ -240,7 +240,11 @@ export class FhirTransport implements SealedTransport {
     }
   }
 
-  private entryFailure(sealed: SealedEvent, status: number, statusText: string, why: string | null): TransportError {
+  /**
+   * `unnamed`: the server refused a Bundle of this event alone without naming an entry, so
+   * the blame is this lane's narrowing, not the server's word (see the message).
+   */
+  private entryFailure(sealed: SealedEvent, status: number, statusText: string, why: string | null, unnamed = false): TransportError {
     const host = this.endpoint.host;
     if (status === 412) {
       return new TransportError(
@@ -253,7 +257,10 @@ export class FhirTransport implements SealedTransport {
     if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
       return new TransportError(
         'rejected',
-        `the FHIR server ${host} refuses the AuditEvent of seq ${sealed.seq} (${statusText}${why ? `: ${why}` : ''}); it is not skipped: it stays next in line and is retried with backoff. Check the server's validation rules and its log`,
+        `the FHIR server ${host} refuses the AuditEvent of seq ${sealed.seq} (${statusText}${why ? `: ${why}` : ''}); it is not skipped: it stays next in line and is retried with backoff. ` +
+          (unnamed
+            ? "The server did not say which entry it refused; it refused this event sent alone. If it refuses every event this way, the cause is the server's rules or profile, not this event: check its log"
+            : "Check the server's validation rules and its log"),
         { retryable: false, status, refusedSeq: sealed.seq },
       );
     }

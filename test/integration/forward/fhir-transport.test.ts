@@ -176,6 +176,35 @@ for (const style of ['atomic', 'atomic-unnamed', 'per-entry'] as const) {
   });
 }
 
+test('a server that refuses every Bundle without naming an entry: narrowed to the first event, whose error says the server named none', async () => {
+  const t = transport();
+  try {
+    server.setRefusalStyle('atomic-unnamed');
+    server.setRefusal(() => ({ status: 422, diagnostics: 'AuditEvent does not conform to the required profile' }));
+    const batch = store.readAfter(0, 6);
+    const err = await t.send(batch, signal).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof TransportError);
+    assert.equal(err.kind, 'rejected');
+    assert.equal(err.options.refusedSeq, batch[0]!.seq, 'nothing before it to deliver; it is not skipped');
+    assert.match(err.message, /did not say which entry.*refused this event sent alone.*server's rules or profile/);
+    server.setRefusalStyle('atomic');
+    const named = await t.send(batch, signal).then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    assert.ok(named instanceof TransportError);
+    assert.equal(named.options.refusedSeq, batch[0]!.seq);
+    assert.doesNotMatch(named.message, /did not say which entry/, 'a refusal that names the entry blames it plainly');
+  } finally {
+    server.setRefusal(undefined);
+    server.setRefusalStyle('atomic');
+    await t.close();
+  }
+});
+
 test('a 401 (the server refuses this device) concerns the lane, blames no event, and retries', async () => {
   const t = transport();
   try {
