@@ -108,7 +108,7 @@ class HttpReply extends Error {
 }
 
 const SMALL_BODY = 64 * 1024;
-/** How long a request nonce is kept: longer than the ±2 minutes a signed request's time may be off (4 minutes). */
+/** How long a request nonce is kept: longer than the 4 minutes in which a request is accepted (its time ±2 minutes of the collector clock). */
 const NONCE_WINDOW_MS = 5 * 60_000;
 /** The enroller's proof must be recent: minutes, not hours. */
 const PROOF_MAX_AGE_MS = 15 * 60_000;

@@ -1,7 +1,8 @@
 // Bad input at the collector, over real mutual TLS: malformed and oversize bodies, a
 // directory request from an unregistered or revoked device or with no signature, a device
-// key signing for another device, a replayed request and a replayed enrolment, a forged or
-// stale enroller proof — each a clear 4xx, nothing stored, and the collector keeps serving.
+// key signing for another device, a request replayed (to this or another collector on the
+// same database) and a replayed enrolment, a forged or stale enroller proof — each a clear
+// 4xx, nothing stored, and the collector keeps serving.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
