@@ -15,6 +15,7 @@ import { defaultPaths } from '../../main/platform/paths';
 import { KeytarKeyStore } from '../../main/platform/keystore';
 import { readStatus } from '../../main/status/status-server';
 import { uniqueService } from '../support/audit-fixture';
+import { typeBurst } from '../support/browser-harness';
 import { DANA, eventually } from '../support/lock-driver';
 
 const root = resolve(__dirname, '../../..');
@@ -100,12 +101,13 @@ describe('the Electron tray app', { skip: bin.path ? false : bin.why }, () => {
     const { app, env } = running;
     const [page] = await lockWindows(app);
     assert.ok(page);
-    // A reader burst (5 ms per key), then a person typing the PIN.
-    await page.keyboard.type(DANA.badge, { delay: 5 });
-    await page.keyboard.press('Enter');
+    // A reader burst (10 ms per key), then a person typing the PIN (150 ms per key): trusted
+    // key events through CDP with those timestamps, as the Chromium tests type them, so that
+    // a loaded machine's delays between keys cannot turn the badge into typing.
+    const cdp = await page.context().newCDPSession(page);
+    await typeBurst(page, cdp, DANA.badge, 10);
     await page.locator('#app[data-screen="pin"]').waitFor();
-    await page.keyboard.type(DANA.pin, { delay: 150 });
-    await page.keyboard.press('Enter');
+    await typeBurst(page, cdp, DANA.pin, 150);
     await eventually(async () => (await lockWindows(app)).length === 0, 'every lock window gone', 15_000);
     const paths = defaultPaths(process.platform, env);
     const status = (await readStatus(paths.statusSocket)) as { session: { phase: string; owner: string } };
