@@ -108,8 +108,12 @@ class HttpReply extends Error {
 }
 
 const SMALL_BODY = 64 * 1024;
-/** How long a request nonce is kept: longer than the 4 minutes in which a request is accepted (its time ±2 minutes of the collector clock). */
-const NONCE_WINDOW_MS = 5 * 60_000;
+/**
+ * How long a request nonce is kept: a request is accepted for 4 minutes (its time ±2 minutes
+ * of the collector clock), and collectors on one database stamp and delete nonces by their
+ * own clocks, so 10 minutes leave room for 6 minutes between two collectors' clocks.
+ */
+const NONCE_WINDOW_MS = 10 * 60_000;
 /** The enroller's proof must be recent: minutes, not hours. */
 const PROOF_MAX_AGE_MS = 15 * 60_000;
 const KEEPALIVE_MS = 15_000;

@@ -259,7 +259,7 @@ export class FhirTransport implements SealedTransport {
         'rejected',
         `the FHIR server ${host} refuses the AuditEvent of seq ${sealed.seq} (${statusText}${why ? `: ${why}` : ''}); it is not skipped: it stays next in line and is retried with backoff. ` +
           (unnamed
-            ? "The server did not say which entry it refused; it refused this event sent alone. If it refuses every event this way, the cause is the server's rules or profile, not this event: check its log"
+            ? "The server did not say which entry it refused; it refused this event sent alone. If it refuses every event this way, the cause is on the server (its rules, profile or limits), not this event: check its log"
             : "Check the server's validation rules and its log"),
         { retryable: false, status, refusedSeq: sealed.seq },
       );

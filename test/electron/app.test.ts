@@ -108,6 +108,7 @@ describe('the Electron tray app', { skip: bin.path ? false : bin.why }, () => {
     await typeBurst(page, cdp, DANA.badge, 10);
     await page.locator('#app[data-screen="pin"]').waitFor();
     await typeBurst(page, cdp, DANA.pin, 150);
+    await cdp.detach();
     await eventually(async () => (await lockWindows(app)).length === 0, 'every lock window gone', 15_000);
     const paths = defaultPaths(process.platform, env);
     const status = (await readStatus(paths.statusSocket)) as { session: { phase: string; owner: string } };

@@ -66,7 +66,7 @@ export class AtnaSyslogEncoder {
 
   encode(sealed: ChainedEvent, octetCounted: boolean): Buffer {
     const part = this.renderedPart(sealed);
-    const out = Buffer.allocUnsafeSlow(roomNeeded(part));
+    const out = Buffer.allocUnsafeSlow(roomNeeded(part, octetCounted));
     return out.subarray(0, writeMessage(out, 0, part, octetCounted));
   }
 
@@ -86,7 +86,7 @@ export class AtnaSyslogEncoder {
     for (const sealed of batch) {
       const part = this.renderedPart(sealed);
       // Counted only near the end of the buffer, where the bound may not fit.
-      const needed = out.length - at >= maxRoomNeeded(part) ? 0 : at + roomNeeded(part);
+      const needed = out.length - at >= maxRoomNeeded(part) ? 0 : at + roomNeeded(part, octetCounted);
       if (needed > out.length) {
         const grown = Buffer.allocUnsafeSlow(Math.max(needed, out.length * 2));
         out.copy(grown, 0, 0, at);
@@ -125,14 +125,16 @@ interface RenderedMessage {
 }
 
 /**
- * The room writeMessage needs: the message and the most a length prefix takes (a message
- * is at most 32768 bytes: five digits and a space). Counts the UTF-8 bytes.
+ * The room writeMessage needs (counting the UTF-8 bytes): the message, after its length
+ * prefix when octet-counted, or after the guessed prefix's room if that is longer (a
+ * message under 1,000 bytes, which an ATNA message never is).
  */
-function roomNeeded(part: RenderedMessage): number {
-  return MAX_PREFIX_BYTES + Buffer.byteLength(part.head, 'utf8') + BOM.length + Buffer.byteLength(part.xml, 'utf8');
+function roomNeeded(part: RenderedMessage, octetCounted: boolean): number {
+  const bytes = Buffer.byteLength(part.head, 'utf8') + BOM.length + Buffer.byteLength(part.xml, 'utf8');
+  return octetCounted ? Math.max(String(bytes).length + 1, GUESSED_PREFIX_BYTES) + bytes : bytes;
 }
 
-/** An upper bound of roomNeeded() that needs no count. */
+/** An upper bound of roomNeeded() that needs no count (a message is at most 32768 bytes: a prefix of 6). */
 function maxRoomNeeded(part: RenderedMessage): number {
   return MAX_PREFIX_BYTES + (part.head.length + part.xml.length) * MAX_UTF8_BYTES_PER_UNIT + BOM.length;
 }

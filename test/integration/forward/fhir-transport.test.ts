@@ -189,7 +189,7 @@ test('a server that refuses every Bundle without naming an entry: narrowed to th
     assert.ok(err instanceof TransportError);
     assert.equal(err.kind, 'rejected');
     assert.equal(err.options.refusedSeq, batch[0]!.seq, 'nothing before it to deliver; it is not skipped');
-    assert.match(err.message, /did not say which entry.*refused this event sent alone.*server's rules or profile/);
+    assert.match(err.message, /did not say which entry.*refused this event sent alone.*on the server \(its rules, profile or limits\)/);
     server.setRefusalStyle('atomic');
     const named = await t.send(batch, signal).then(
       () => assert.fail('expected a rejection'),

@@ -33,31 +33,33 @@ test('into a buffer too small: a fresh buffer of its own, not a slice of the sha
   const out = encoder.frames(batch.slice(0, 1), true, small);
   assert.notEqual(out.buffer, small.buffer);
   assert.equal(out.byteOffset, 0);
-  // Its own memory (a pool slice would sit in an 8 KB pool), sized to the message and the
-  // room for the longest length prefix, so that a lane may keep it for reuse.
-  assert.ok(out.buffer.byteLength >= out.length && out.buffer.byteLength <= out.length + 6, `buffer of ${out.buffer.byteLength} bytes for ${out.length}`);
+  assert.equal(out.buffer.byteLength, out.length, 'owns its memory, so a lane may keep it for reuse');
   assert.deepEqual(out, atnaSyslogFrame(batch[0]!, options));
 });
 
-test('frames of every length prefix decode to the messages, into any buffer size', () => {
-  // No details (the shortest message), the usual ones, and multi-byte details of more than
-  // 10,000 bytes (a five-digit length): the encoder learns each length by writing and moves
-  // the message when its prefix is not four digits; near a buffer's end it counts instead.
+test('frames of four- and five-digit lengths decode to the messages, into any buffer size', () => {
+  // No details (the shortest ATNA message, still over 1,000 bytes), the usual ones, and
+  // details of more than 10,000 bytes (a five-digit length), with a multi-byte user id: the
+  // encoder learns each length by writing and moves a message whose prefix is not four
+  // digits; near a buffer's end it counts instead, and it keeps a buffer that is large enough.
   const sizes = new SyntheticChain('ws-sizes');
   const events = [
     sizes.next({ action: 'session.lock', user: null, method: null, details: {} }).sealed,
     sizes.next(sampleInput('session.unlock', 1)).sealed,
-    sizes.next({ action: 'session.unlock', user: 'nurse-ü', method: 'badge', details: { note: 'é漢🩺'.repeat(1_500) } }).sealed,
+    sizes.next({ action: 'session.unlock', user: 'nurse-zoë-ångström-漢字', method: 'badge', details: { note: 'é漢🩺'.repeat(1_500) } }).sealed,
     sizes.next(sampleInput('auth.pin.failure', 2)).sealed,
   ];
   const messages = events.map((e) => atnaSyslogMessage(e, options));
+  assert.ok(messages.every((m) => m.length >= 1_000), 'an ATNA message is never under 1,000 bytes');
   assert.ok(messages.some((m) => m.length >= 10_000) && messages.some((m) => m.length < 10_000));
+  assert.ok(messages.some((m) => m.toString('utf8').includes('ångström-漢字')), 'multi-byte text is in a message');
   const total = messages.reduce((n, m) => n + String(m.length).length + 1 + m.length, 0);
   const encoder = new AtnaSyslogEncoder(options);
-  for (const room of [0, 16, 2_000, total - 1, total, total + 5, total + 6, total * 3]) {
-    const out = encoder.frames(events, true, Buffer.alloc(room, 0x55));
+  for (const room of [0, 16, 2_000, total - 1, total, total + 5, total * 3]) {
+    const into = Buffer.alloc(room, 0x55);
+    const out = encoder.frames(events, true, into);
     assert.equal(out.length, total, `into ${room} bytes`);
-    const decoded = new OctetCountedDecoder().push(out);
-    assert.deepEqual(decoded, messages, `into ${room} bytes`);
+    assert.equal(out.buffer === into.buffer, room >= total, `into ${room} bytes: the caller's buffer is used when it is large enough`);
+    assert.deepEqual(new OctetCountedDecoder().push(out), messages, `into ${room} bytes`);
   }
 });
